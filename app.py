@@ -1,0 +1,32 @@
+"""Proximité: Streamlit entry point. Frames the app and routes; the pages live in ``views/``."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from i18n import LANGUAGES
+from views import about, home, state
+from views import map as map_view
+from views.common import ensure_demo_loaded, get_store, translator
+
+
+def main() -> None:
+    st.set_page_config(page_title="Proximité", page_icon="🗺️", layout="wide")
+    state.init()
+    with st.sidebar:
+        st.radio("Langue / Language", list(LANGUAGES), key=state.LANG, format_func=LANGUAGES.get,
+                 horizontal=True)
+    t = translator()
+    store = get_store()
+    with st.spinner(t("Preparing the demo data (first start)…")):
+        ensure_demo_loaded(store, store.url)
+    pages = [
+        st.Page(home.render, title=t("Home"), icon="🏠", url_path="accueil", default=True),
+        st.Page(map_view.render, title=t("Map"), icon="🗺️", url_path="carte"),
+        st.Page(about.render, title=t("About"), icon="ℹ️", url_path="a-propos"),
+    ]
+    st.navigation(pages).run()
+
+
+if __name__ == "__main__":
+    main()

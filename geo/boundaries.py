@@ -1,0 +1,175 @@
+"""Guinea's administrative units: load a level, walk the hierarchy, find units by point.
+
+The files under ``data/boundaries`` are built by :mod:`geo.build` and hold one
+nested coverage (region > prefecture > sub-prefecture). Conakry's ISO code
+``GN-C`` names both a region and a prefecture, so a unit is identified by
+``(level, unit_id)``; where a caller gives only an id, the most specific level
+wins (both Conakry units cover the same ground).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+import geopandas as gpd
+import shapely
+
+Level = Literal["region", "prefecture", "subprefecture"]
+LEVELS: tuple[Level, ...] = ("region", "prefecture", "subprefecture")
+Detail = Literal["low", "medium", "high"]
+DETAILS: tuple[Detail, ...] = ("low", "medium", "high")
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "boundaries"
+
+#: Attribution required by the CC BY 3.0 IGO licence of the boundaries.
+ATTRIBUTION = "Administrative boundaries: geoBoundaries (gbOpen, GIN), from HDX / WFP, CC BY 3.0 IGO."
+CENSUS_SOURCE = "RGPH 2014, Institut National de la Statistique (Guinée)"
+
+def _check_level(level: str) -> Level:
+    if level not in LEVELS:
+        raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+    return level  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def _all_units() -> gpd.GeoDataFrame:
+    units = gpd.read_parquet(DATA_DIR / "units.parquet")
+    units["level"] = pd.Categorical(units["level"], categories=LEVELS, ordered=True)
+    return units
+
+
+@lru_cache(maxsize=1)
+def _display() -> gpd.GeoDataFrame:
+    return gpd.read_parquet(DATA_DIR / "display.parquet")
+
+
+def load_units(level: Level | None = None) -> gpd.GeoDataFrame:
+    """Units of one level (or all), full-detail geometry in EPSG:4326; a fresh copy each call."""
+    units = _all_units()
+    if level is not None:
+        units = units[units["level"] == _check_level(level)]
+    return units.reset_index(drop=True).copy()
+
+
+def load_display(level: Level, detail: Detail = "medium") -> gpd.GeoDataFrame:
+    """Simplified geometry for drawing, with each unit's names and parents attached.
+
+    Variants are coverage-simplified, so neighbours keep one shared border at
+    every detail (no gaps or overlaps appear when zoomed out).
+    """
+    _check_level(level)
+    if detail not in DETAILS:
+        raise ValueError(f"detail must be one of {DETAILS}, got {detail!r}")
+    disp = _display()
+    disp = disp[(disp["level"] == level) & (disp["detail"] == detail)][["unit_id", "geometry"]]
+    attrs = load_units(level).drop(columns="geometry")
+    out = attrs.merge(disp, on="unit_id", how="inner", validate="one_to_one")
+    return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
+
+
+@lru_cache(maxsize=1)
+def load_outline() -> gpd.GeoDataFrame:
+    """Country polygon (``kind == "country"``) and coastline (``kind == "coast"``)."""
+    return gpd.read_parquet(DATA_DIR / "outline.parquet")
+
+
+@lru_cache(maxsize=1)
+def load_population() -> pd.DataFrame:
+    """2014 census population per prefecture with its ``census_result`` flag (final/preliminary)."""
+    return pd.read_csv(DATA_DIR / "population_rgph2014.csv")
+
+
+@lru_cache(maxsize=1)
+def unit_names() -> dict[tuple[str, str], str]:
+    """Display name of every unit keyed by ``(level, unit_id)`` (for labels and parent names)."""
+    units = _all_units()
+    return dict(zip(zip(units["level"].astype(str), units["unit_id"], strict=True), units["name"], strict=True))
+
+
+def get_unit(unit_id: str, level: Level | None = None) -> pd.Series:
+    """One unit's attributes (no geometry). Raises ``KeyError`` naming the id if unknown."""
+    units = _all_units()
+    hit = units[units["unit_id"] == unit_id]
+    if level is not None:
+        hit = hit[hit["level"] == _check_level(level)]
+    if hit.empty:
+        raise KeyError(f"unknown unit {unit_id!r}" + (f" at level {level}" if level else ""))
+    return hit.sort_values("level").iloc[-1].drop("geometry")
+
+
+def parent(unit_id: str, level: Level | None = None) -> pd.Series | None:
+    """The unit one level up, or ``None`` for a region."""
+    unit = get_unit(unit_id, level)
+    if unit["level"] == "region":
+        return None
+    up = LEVELS[LEVELS.index(unit["level"]) - 1]
+    return get_unit(unit["parent_id"], up)
+
+
+def children(unit_id: str, level: Level | None = None) -> gpd.GeoDataFrame:
+    """Units one level down (empty frame for a sub-prefecture)."""
+    unit = get_unit(unit_id, level)
+    if unit["level"] == "subprefecture":
+        return load_units("subprefecture").iloc[0:0]
+    down = LEVELS[LEVELS.index(unit["level"]) + 1]
+    units = load_units(down)
+    return units[units["parent_id"] == unit["unit_id"]].reset_index(drop=True)
+
+
+def ancestors(unit_id: str, level: Level | None = None) -> dict[str, str]:
+    """Ids of the unit and everything above it, keyed by level."""
+    unit = get_unit(unit_id, level)
+    out = {"region": unit["region_id"], "prefecture": unit["prefecture_id"], "subprefecture": unit["unit_id"]}
+    return {lvl: out[lvl] for lvl in LEVELS[: LEVELS.index(unit["level"]) + 1]}
+
+
+@lru_cache(maxsize=1)
+def _subprefecture_tree() -> tuple[shapely.STRtree, pd.DataFrame]:
+    subs = load_units("subprefecture")
+    return shapely.STRtree(subs.geometry.values), subs[["unit_id", "prefecture_id", "region_id"]]
+
+
+def locate(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray) -> pd.DataFrame:
+    """Sub-prefecture, prefecture and region of many points at once (vectorized).
+
+    Returns a frame aligned with the input with columns ``subprefecture_id``,
+    ``prefecture_id`` and ``region_id``; points outside Guinea (or with NaN
+    coordinates) get ``None``. A point on a shared border goes to the unit with
+    the lowest index, so the answer is deterministic.
+    """
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("lon and lat must be 1-D arrays of the same length")
+    tree, attrs = _subprefecture_tree()
+    ok = np.isfinite(x) & np.isfinite(y)
+    hit = np.full(len(x), -1, dtype=np.int64)
+    if ok.any():
+        idx = np.flatnonzero(ok)
+        pts = shapely.points(x[idx], y[idx])
+        src, poly = tree.query(pts, predicate="intersects")
+        order = np.lexsort((poly, src))
+        src, poly = src[order], poly[order]
+        first = np.r_[True, src[1:] != src[:-1]]
+        hit[idx[src[first]]] = poly[first]
+    found = hit >= 0
+    columns = {}
+    for col, src_col in (("subprefecture_id", "unit_id"), ("prefecture_id", "prefecture_id"), ("region_id", "region_id")):
+        values = np.full(len(x), None, dtype=object)
+        values[found] = attrs[src_col].to_numpy()[hit[found]]
+        columns[col] = values
+    out = pd.DataFrame(columns)
+    return out
+
+
+def unit_column(level: Level) -> str:
+    """Name of the column that holds a record's unit id at ``level`` (e.g. ``prefecture_id``)."""
+    return {"region": "region_id", "prefecture": "prefecture_id", "subprefecture": "subprefecture_id"}[
+        _check_level(level)
+    ]

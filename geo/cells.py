@@ -1,0 +1,72 @@
+"""H3 cells: the only module that calls h3 (and owns the lat/lng <-> x/y swap).
+
+Cells travel as ``uint64`` numpy arrays; the database stores them as signed
+BIGINT (H3's top bit is always 0, so the value is unchanged). ``0`` stands for
+"no cell" (missing coordinates). h3-py v4 has no vectorized point-to-cell call,
+so h3ronpy is used when installed; the plain loop gives identical ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+import h3
+
+try:  # optional fast path
+    from h3ronpy.vector import coordinates_to_cells as _h3ronpy_cells
+except ImportError:  # pragma: no cover - exercised when the extra is absent
+    _h3ronpy_cells = None
+
+#: Resolutions stored with each point record (about 36 km², 5 km², 0.7 km², 0.1 km² per cell).
+STORED_RESOLUTIONS: tuple[int, ...] = (6, 7, 8, 9)
+
+
+def _check_resolution(res: int) -> int:
+    if not 0 <= int(res) <= 15:
+        raise ValueError(f"H3 resolution must be between 0 and 15, got {res!r}")
+    return int(res)
+
+
+def points_to_cells(lon: Iterable[float], lat: Iterable[float], res: int, *, fast: bool = True) -> np.ndarray:
+    """H3 cell of each (lon, lat) point as ``uint64``; 0 where a coordinate is missing.
+
+    Takes x/y order like the rest of the project; the swap to H3's (lat, lng) happens here only.
+    """
+    res = _check_resolution(res)
+    x = np.asarray(lon, dtype=float)
+    y = np.asarray(lat, dtype=float)
+    if x.shape != y.shape:
+        raise ValueError("lon and lat must have the same shape")
+    out = np.zeros(x.shape, dtype=np.uint64)
+    ok = np.isfinite(x) & np.isfinite(y) & (np.abs(y) <= 90) & (np.abs(x) <= 180)
+    if not ok.any():
+        return out
+    if fast and _h3ronpy_cells is not None:
+        cells = _h3ronpy_cells(np.ascontiguousarray(y[ok]), np.ascontiguousarray(x[ok]), res)
+        out[ok] = np.asarray(cells, dtype=np.uint64)
+    else:
+        out[ok] = [h3.str_to_int(h3.latlng_to_cell(b, a, res)) for a, b in zip(x[ok], y[ok], strict=True)]
+    return out
+
+
+def to_db(cells: np.ndarray) -> np.ndarray:
+    """``uint64`` cells as ``int64`` for storage (0 becomes NULL at the storage layer)."""
+    return np.asarray(cells, dtype=np.uint64).view(np.int64)
+
+
+def from_db(values: Iterable[int | None]) -> np.ndarray:
+    """Stored BIGINT values back to ``uint64`` cells (NULL -> 0)."""
+    arr = np.asarray([0 if v is None or v != v else v for v in values], dtype=np.int64)
+    return arr.view(np.uint64)
+
+
+def to_str(cells: Iterable[int]) -> list[str]:
+    """Hex strings (the form H3 tools and exports use)."""
+    return [h3.int_to_str(int(c)) for c in cells]
+
+
+def boundary_lonlat(cell: int) -> list[tuple[float, float]]:
+    """A cell's polygon ring as (lon, lat) pairs, ready for GeoJSON."""
+    return [(lng, lat) for lat, lng in h3.cell_to_boundary(h3.int_to_str(int(cell)))]

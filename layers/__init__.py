@@ -1,0 +1,12 @@
+"""Map layers: one module per layer, each exposing ``SPEC`` with the same ``build(data, *, t, ...)``.
+
+Layers import folium but never Streamlit; they receive data already filtered
+for the user and return ``folium.FeatureGroup`` objects the map page composes.
+"""
+
+from __future__ import annotations
+
+from layers import basemap, boundaries
+from layers.base import LayerSpec
+
+REGISTRY: dict[str, LayerSpec] = {spec.key: spec for spec in (basemap.SPEC, boundaries.SPEC)}

@@ -1,0 +1,76 @@
+"""The map every page starts from: no tiles needed, land, coast and neighbours drawn from our data.
+
+Basemap tiles are optional (``PROXIMITE_TILE_URL``, e.g. a local tile server
+or, when online, any XYZ service the deployment is allowed to use). Without
+them the map still reads clearly: a sea-grey background, Guinea's land, the
+Atlantic coast, and the names of the sea and the neighbouring countries.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import folium
+from branca.element import Element
+
+from i18n import Translator
+from layers.assets import localize
+from layers.base import Attribution
+
+GUINEA_CENTER = (10.43, -10.94)
+GUINEA_BOUNDS = ((7.19, -15.08), (12.68, -7.64))
+
+_CSS = """
+<style>
+.leaflet-container { background: #dfe7ec; font-family: system-ui, sans-serif; }
+.pxl { background: none; border: none; }
+.pxl div { white-space: nowrap; transform: translate(-50%, -50%); pointer-events: none;
+           text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
+.lbl-region { font-size: 13px; font-weight: 700; color: #333; letter-spacing: .05em; text-transform: uppercase; }
+.lbl-prefecture { font-size: 11px; font-weight: 600; color: #444; }
+.lbl-subprefecture { font-size: 10px; color: #555; }
+.lbl-sea { font-size: 13px; font-style: italic; color: #3f6f96; letter-spacing: .15em; }
+.lbl-country { font-size: 12px; color: #8a8f94; letter-spacing: .12em; text-transform: uppercase; }
+.proximite-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
+                    font-size: 12px; line-height: 18px; box-shadow: 0 0 4px rgba(0,0,0,.3); }
+.proximite-legend .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
+                            vertical-align: middle; border: 1px solid #666; }
+.demo-badge { background: #fff3cd; border: 1px solid #e0b100; padding: 2px 6px; border-radius: 3px;
+              font-size: 12px; font-weight: 600; color: #6b5200; }
+</style>
+"""
+
+
+@dataclass(frozen=True)
+class TileConfig:
+    """Optional basemap: an XYZ URL template and its attribution; ``url=None`` means no tiles."""
+
+    url: str | None = None
+    attribution: str = ""
+
+    @classmethod
+    def from_env(cls) -> TileConfig:
+        url = os.environ.get("PROXIMITE_TILE_URL") or None
+        return cls(url, os.environ.get("PROXIMITE_TILE_ATTRIBUTION", ""))
+
+
+def make_map(t: Translator, *, tiles: TileConfig | None = None, attributions: tuple[str, ...] = (),
+             bounds: tuple[tuple[float, float], tuple[float, float]] | None = None) -> folium.Map:
+    """A new map over Guinea (or ``bounds``), offline-ready, with the given source credits."""
+    tiles = tiles or TileConfig()
+    m = folium.Map(location=GUINEA_CENTER, zoom_start=7, tiles=None, min_zoom=5, max_zoom=17,
+                   control_scale=True, zoom_control=True)
+    m.get_root().header.add_child(Element(_CSS))
+    if tiles.url:
+        folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or t("Basemap"), name=t("Basemap"),
+                         overlay=False, control=False).add_to(m)
+    for text in attributions:
+        m.add_child(Attribution(text))
+    m.fit_bounds([list(p) for p in (bounds or GUINEA_BOUNDS)])
+    return m
+
+
+def finish(m: folium.Map) -> folium.Map:
+    """Last step before display: every asset local. Call after all layers are added."""
+    return localize(m)

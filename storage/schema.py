@@ -1,0 +1,296 @@
+"""Schema v1 of the Proximité store, as SQLAlchemy Core metadata.
+
+This module is the *current* shape of the database, used by the repository
+(`storage.store`) to validate names, order inserts and remap foreign keys.
+The migrations in `storage/migrations/versions` are the frozen history that
+actually creates the tables; a test checks the two never drift apart.
+
+Points are plain `lon`/`lat` floats so SQLite and PostgreSQL take identical
+inserts; on PostgreSQL the migration adds a generated, GIST-indexed PostGIS
+`geom` column that is deliberately *not* declared here (it is read-only and
+never selected by the repository).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING_CONVENTION = {
+    # Named constraints keep Alembic (and SQLite batch rebuilds) deterministic.
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+UNIT_ID = sa.String(40)
+"""Administrative unit ids such as "GN-KA"; no FK because boundaries live in files."""
+
+
+def _table(name: str, *items: sa.SchemaItem) -> sa.Table:
+    """A table whose ids are never reused on SQLite either (PostgreSQL sequences never reuse)."""
+    return sa.Table(name, metadata, *items, sqlite_autoincrement=True)
+
+
+def _pk() -> sa.Column:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _record_columns() -> list[sa.Column]:
+    """Bookkeeping shared by every record table: provenance (batch), demo flag, audit."""
+    return [
+        sa.Column("is_demo", sa.Boolean, nullable=False, default=False,
+                  server_default=sa.false()),
+        sa.Column("batch_id", sa.Integer,
+                  sa.ForeignKey("import_batch.id", ondelete="CASCADE"), nullable=True,
+                  index=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+                  server_default=sa.func.now()),
+        sa.Column("version", sa.Integer, nullable=False, default=1,
+                  server_default=sa.text("1")),
+    ]
+
+
+def _units() -> list[sa.Column]:
+    return [
+        sa.Column("region_id", UNIT_ID),
+        sa.Column("prefecture_id", UNIT_ID),
+        sa.Column("subprefecture_id", UNIT_ID),
+    ]
+
+
+def _point() -> list[sa.SchemaItem]:
+    """lon/lat columns plus range checks (WGS84)."""
+    return [
+        sa.Column("lon", sa.Float),
+        sa.Column("lat", sa.Float),
+        sa.CheckConstraint("lon BETWEEN -180 AND 180", name="lon_range"),
+        sa.CheckConstraint("lat BETWEEN -90 AND 90", name="lat_range"),
+    ]
+
+
+def _nonneg(*cols: str) -> list[sa.CheckConstraint]:
+    return [sa.CheckConstraint(f"{c} >= 0", name=f"{c}_nonneg") for c in cols]
+
+
+def _in(col: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)  # literals from code, never user data
+    return sa.CheckConstraint(f"{col} IN ({allowed})", name=f"{col}_allowed")
+
+
+PRECISIONS = ("point", "subprefecture", "prefecture", "region")
+CRASH_SEVERITIES = ("fatal", "serious", "slight")
+COUNCIL_LEVELS = ("subprefecture", "neighbourhood")
+
+import_batch = _table(
+    "import_batch",
+    _pk(),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("file_name", sa.String(255)),
+    sa.Column("file_sha256", sa.String(64)),
+    sa.Column("created_by", sa.String(120)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
+              server_default=sa.func.now()),
+    sa.Column("n_rows", sa.Integer),
+    sa.Column("n_imported", sa.Integer),
+    sa.Column("n_queued", sa.Integer),
+    sa.Column("undone_at", sa.DateTime(timezone=True)),
+    sa.Column("is_demo", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    *_nonneg("n_rows", "n_imported", "n_queued"),
+)
+
+station = _table(
+    "station",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    *_units(),
+    *_point(),
+    sa.Column("contact", sa.String(200)),
+    *_record_columns(),
+)
+
+incident = _table(
+    "incident",
+    _pk(),
+    sa.Column("source_id", sa.String(120)),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("category", sa.String(60), nullable=False, index=True),
+    sa.Column("sensitive", sa.Boolean, nullable=False, default=False,
+              server_default=sa.false()),
+    sa.Column("severity", sa.SmallInteger),
+    sa.Column("description", sa.Text),
+    sa.Column("place_name", sa.String(200)),
+    *_point(),
+    sa.Column("precision", sa.String(20), nullable=False, default="point",
+              server_default="point"),
+    sa.Column("region_id", UNIT_ID),
+    sa.Column("prefecture_id", UNIT_ID, index=True),
+    sa.Column("subprefecture_id", UNIT_ID, index=True),
+    sa.Column("h3_r6", sa.BigInteger),
+    sa.Column("h3_r7", sa.BigInteger, index=True),
+    sa.Column("h3_r8", sa.BigInteger, index=True),
+    sa.Column("h3_r9", sa.BigInteger),
+    *_record_columns(),
+    sa.CheckConstraint("severity BETWEEN 1 AND 3", name="severity_range"),
+    _in("precision", PRECISIONS),
+)
+
+road_crash = _table(
+    "road_crash",
+    _pk(),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("severity", sa.String(10), nullable=False),
+    sa.Column("killed", sa.Integer, default=0, server_default=sa.text("0")),
+    sa.Column("injured", sa.Integer, default=0, server_default=sa.text("0")),
+    sa.Column("vehicles", sa.Integer),
+    sa.Column("road_name", sa.String(200)),
+    sa.Column("description", sa.Text),
+    *_point(),
+    *_units(),
+    sa.Column("h3_r7", sa.BigInteger),
+    sa.Column("h3_r8", sa.BigInteger, index=True),
+    sa.Column("h3_r9", sa.BigInteger),
+    *_record_columns(),
+    _in("severity", CRASH_SEVERITIES),
+    *_nonneg("killed", "injured", "vehicles"),
+)
+
+council = _table(
+    "council",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("unit_level", sa.String(20), nullable=False),
+    sa.Column("unit_id", sa.String(80), nullable=False),
+    *_units(),
+    sa.Column("established_on", sa.Date),
+    sa.Column("chair_role", sa.String(60)),
+    sa.Column("chair_name", sa.String(200)),
+    sa.Column("members_total", sa.Integer),
+    sa.Column("members_women", sa.Integer),
+    sa.Column("members_youth", sa.Integer),
+    sa.Column("plan_adopted_on", sa.Date),
+    *_record_columns(),
+    _in("unit_level", COUNCIL_LEVELS),
+    *_nonneg("members_total", "members_women", "members_youth"),
+    sa.CheckConstraint("members_women <= members_total", name="women_le_total"),
+    sa.CheckConstraint("members_youth <= members_total", name="youth_le_total"),
+)
+
+council_meeting = _table(
+    "council_meeting",
+    _pk(),
+    sa.Column("council_id", sa.Integer, sa.ForeignKey("council.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("attendance", sa.Integer),
+    sa.Column("attendance_women", sa.Integer),
+    sa.Column("topics", sa.Text),
+    sa.Column("decisions", sa.Text),
+    *_record_columns(),
+    *_nonneg("attendance", "attendance_women"),
+    sa.CheckConstraint("attendance_women <= attendance", name="women_le_total"),
+)
+
+school = _table(
+    "school",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("level", sa.String(20)),
+    *_units(),
+    *_point(),
+    sa.Column("enrolment", sa.Integer),
+    *_record_columns(),
+    *_nonneg("enrolment"),
+)
+
+outreach_officer = _table(
+    "outreach_officer",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("station_id", sa.Integer, sa.ForeignKey("station.id"), index=True),
+    *_record_columns(),
+)
+
+school_visit = _table(
+    "school_visit",
+    _pk(),
+    sa.Column("school_id", sa.Integer, sa.ForeignKey("school.id"), nullable=False, index=True),
+    sa.Column("officer_id", sa.Integer, sa.ForeignKey("outreach_officer.id"), nullable=False,
+              index=True),
+    sa.Column("visited_on", sa.Date, nullable=False),
+    sa.Column("students_reached", sa.Integer, nullable=False),
+    sa.Column("topics", sa.String(200)),
+    *_record_columns(),
+    *_nonneg("students_reached"),
+)
+
+women_visit_day = _table(
+    "women_visit_day",
+    _pk(),
+    sa.Column("station_id", sa.Integer, sa.ForeignKey("station.id"), nullable=False,
+              index=True),
+    sa.Column("held_on", sa.Date, nullable=False),
+    sa.Column("women_count", sa.Integer, nullable=False),
+    sa.Column("topics", sa.String(200)),
+    sa.Column("complaints_after", sa.Integer),
+    *_record_columns(),
+    *_nonneg("women_count", "complaints_after"),
+)
+
+instructor = _table(
+    "instructor",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    *_record_columns(),
+)
+
+training = _table(
+    "training",
+    _pk(),
+    sa.Column("community_name", sa.String(200)),
+    *_units(),
+    sa.Column("start_on", sa.Date, nullable=False),
+    sa.Column("end_on", sa.Date, nullable=False),
+    sa.Column("module", sa.String(60), nullable=False),
+    sa.Column("officers_trained", sa.Integer, nullable=False),
+    *_record_columns(),
+    sa.CheckConstraint("end_on >= start_on", name="end_after_start"),
+    *_nonneg("officers_trained"),
+)
+
+training_instructor = sa.Table(
+    "training_instructor", metadata,
+    sa.Column("training_id", sa.Integer, sa.ForeignKey("training.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("instructor_id", sa.Integer,
+              sa.ForeignKey("instructor.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+POINT_TABLES: tuple[str, ...] = tuple(
+    t.name for t in metadata.sorted_tables if {"lon", "lat"} <= set(t.c.keys())
+)
+"""Tables that get a generated PostGIS `geom` column on PostgreSQL."""
+
+WRITABLE: tuple[str, ...] = tuple(
+    t.name for t in metadata.sorted_tables if t.name != "import_batch"
+)
+"""Every table `Store.write` accepts, in insert (FK dependency) order."""
+
+TABLES: tuple[str, ...] = tuple(n for n in WRITABLE if n != "training_instructor")
+"""Record tables (with is_demo/batch_id/...), in insert (FK dependency) order."""
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool,
+                   compare_to: object) -> bool:
+    """Alembic filter hiding what this metadata deliberately does not model: PostGIS's
+    own table and the generated geom columns/indexes the migrations add by raw SQL."""
+    if type_ == "table" and name == "spatial_ref_sys":
+        return False
+    if type_ == "column" and name == "geom":
+        return False
+    return not (type_ == "index" and name is not None and name.endswith("_geom"))

@@ -1,0 +1,90 @@
+"""Every page runs without exception in both languages (Streamlit AppTest, no browser)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = ["views.home", "views.map", "views.about"]
+TITLES = {
+    ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
+    ("views.home", "en"): "Proximité — community policing in Guinea",
+    ("views.map", "fr"): "Carte",
+    ("views.map", "en"): "Map",
+    ("views.about", "fr"): "À propos et crédits",
+    ("views.about", "en"): "About and credits",
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def demo_store(tmp_path_factory):
+    """One SQLite store with the demo data for the whole module (the app loads it on first start)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('views') / 'app.db'}"
+    old = os.environ.get("PROXIMITE_DATABASE_URL")
+    os.environ["PROXIMITE_DATABASE_URL"] = url
+    from streamlit.runtime.caching import cache_data, cache_resource
+
+    cache_resource.clear()
+    cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    yield url
+    cache_resource.clear()
+    cache_data.clear()
+    if old is None:
+        os.environ.pop("PROXIMITE_DATABASE_URL", None)
+    else:
+        os.environ["PROXIMITE_DATABASE_URL"] = old
+
+
+def _page(module: str, lang: str, session: dict | None = None) -> None:
+    import importlib
+
+    import streamlit as st
+
+    st.session_state["lang"] = lang
+    for key, value in (session or {}).items():
+        st.session_state.setdefault(key, value)
+    importlib.import_module(module).render()
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("module", PAGES)
+def test_page_runs_in_both_languages(module, lang):
+    at = AppTest.from_function(_page, args=(module, lang), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == TITLES[(module, lang)]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("level", ["region", "prefecture", "subprefecture"])
+def test_map_page_at_every_level_with_a_search(lang, level):
+    at = AppTest.from_function(_page, args=("views.map", lang, {"map_level": level, "map_query": "nzerekore"}),
+                               default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.radio(key="map_level").value == level
+    choice = at.selectbox(key="map_choice")
+    assert "Nzérékoré" in str(choice.value)
+    at.text_input(key="map_query").set_value("xqzwv").run()
+    assert not at.exception
+    assert any("xqzwv" in i.value for i in at.info)
+
+
+def test_home_shows_demo_notice_and_counts():
+    at = AppTest.from_function(_page, args=("views.home", "fr"), default_timeout=60).run()
+    assert any("démonstration" in w.value for w in at.warning)
+    counts = at.dataframe[0].value
+    assert (counts.iloc[:, 1] != "0").all()
+
+
+def test_app_switches_language_from_the_sidebar():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == TITLES[("views.home", "fr")]
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == TITLES[("views.home", "en")]

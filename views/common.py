@@ -1,0 +1,61 @@
+"""What every page shares: the translator, the store, cached reference data, the demo notice."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.gazetteer import Gazetteer
+from i18n import Translator, t_for
+from storage import Store, open_store
+from views import state
+
+
+def translator() -> Translator:
+    """The translator for this session's language."""
+    return t_for(st.session_state.get(state.LANG, "fr"))
+
+
+@st.cache_resource(show_spinner=False)
+def get_store() -> Store:
+    """One store (and connection pool) per process, from ``PROXIMITE_DATABASE_URL`` or the default file."""
+    return open_store()
+
+
+@st.cache_resource(show_spinner=False)
+def gazetteer() -> Gazetteer:
+    """Name index of the vendored units (read-only, safe to share between sessions)."""
+    return Gazetteer.default()
+
+
+@st.cache_resource(show_spinner=False)
+def ensure_demo_loaded(_store: Store, store_url: str) -> bool:
+    """Load the demo data on first start when the store is empty; once per process and store.
+
+    ``store_url`` is the cache key (the store object itself is not hashable).
+    Returns whether demo data was loaded now.
+    """
+    if not _store.is_empty():
+        return False
+    from demo.generate import generate
+
+    _store.replace_demo(generate(), kind="demo", file_name="proximite demo")
+    return True
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def store_counts(store_url: str) -> dict[str, int]:
+    """Rows per table (refreshed every minute)."""
+    return get_store().counts()
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def has_demo(store_url: str) -> bool:
+    store = get_store()
+    return any(not store.read(table, columns=["id"], demo=True).empty for table in ("incident", "station"))
+
+
+def demo_notice(t: Translator) -> None:
+    """The demo-data warning shown wherever demo records appear."""
+    if has_demo(get_store().url):
+        st.warning(t("Demo data: these records are synthetic, generated for demonstration and training. "
+                     "They describe no real event or person."), icon="🧪")
