@@ -21,9 +21,9 @@ def main() -> None:
     with st.spinner(t("Preparing the demo data (first start)…")):
         ensure_demo_loaded(store, store.url)
     pages = [
-        st.Page(home.render, title=t("Home"), icon="🏠", url_path="accueil", default=True),
-        st.Page(map_view.render, title=t("Map"), icon="🗺️", url_path="carte"),
-        st.Page(about.render, title=t("About"), icon="ℹ️", url_path="a-propos"),
+        st.Page(home.render, title=t("Home"), icon=":material/home:", url_path="accueil", default=True),
+        st.Page(map_view.render, title=t("Map"), icon=":material/map:", url_path="carte"),
+        st.Page(about.render, title=t("About"), icon=":material/info:", url_path="a-propos"),
     ]
     st.navigation(pages).run()
 

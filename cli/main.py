@@ -25,6 +25,8 @@ app = typer.Typer(help=t("Proximité: security mapping and planning for communit
                   no_args_is_help=True, add_completion=False)
 boundaries_app = typer.Typer(help=t("Administrative boundaries (maintainers)."), no_args_is_help=True)
 app.add_typer(boundaries_app, name="boundaries")
+import_app = typer.Typer(help=t("Import records from files."), no_args_is_help=True)
+app.add_typer(import_app, name="import")
 
 
 def _store():
@@ -59,6 +61,51 @@ def demo(
                  "{communities} communities; {school_officers} officers reached {students} students; "
                  "{women} women in {visitation_days} visitation days.",
                  **{k: t.n(v) for k, v in figures.items()}))
+
+
+@import_app.command("incidents", help=t("Import incident reports (CSV, XLSX, GeoJSON, GeoPackage, zipped "
+                                         "Shapefile, KoboToolbox, ODK, ACLED/UCDP)."))
+def import_incidents_command(
+    file: Annotated[Path, typer.Argument(help=t("File to import."))],
+    mapping: Annotated[str | None, typer.Option(help=t("Name of a saved column mapping."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("Print the summary as JSON."))] = False,
+    dry_run: Annotated[bool, typer.Option(help=t("Check the file without writing anything."))] = False,
+    user: Annotated[str | None, typer.Option(help=t("Who imports (recorded with the batch)."))] = None,
+) -> None:
+    """Fatal errors (unreadable file, unknown format, no usable columns) exit with status 2."""
+    import json
+
+    from exchange.readers import ReadError
+    from exchange.service import MappingError, import_incidents
+    from i18n.reasons import reason_text
+
+    if not file.is_file():
+        typer.echo(t("Cannot read {file}: no such file.", file=file), err=True)
+        raise typer.Exit(2)
+    store = _store()
+    try:
+        result = import_incidents(store, file, file.name, mapping_name=mapping, dry_run=dry_run,
+                                  created_by=user or os.environ.get("USER"))
+    except ReadError as exc:
+        typer.echo(t("Cannot import {file}: {reason}", file=file.name, reason=reason_text(t, exc.code))
+                   + f" ({exc.detail})", err=True)
+        raise typer.Exit(2) from exc
+    except MappingError as exc:
+        typer.echo(t("Cannot import {file}: {reason}", file=file.name, reason=reason_text(t, exc.code))
+                   + f" ({exc.detail})", err=True)
+        raise typer.Exit(2) from exc
+    summary = result.plan.summary() | {"batch_id": result.batch_id, "file": file.name, "format": result.raw.format}
+    if as_json:
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+        return
+    typer.echo(t("{file}: {rows} rows read, {imported} imported, {queued} sent to review.", file=file.name,
+                 rows=t.n(summary["rows"]), imported=t.n(summary["imported"]), queued=t.n(summary["queued"])))
+    for code, count in summary["queued_by_reason"].items():
+        typer.echo(f"  {t.n(count):>8}  {reason_text(t, code)}")
+    for code, count in summary["flags"].items():
+        typer.echo(f"  {t.n(count):>8}  {reason_text(t, code)}")
+    if result.batch_id is not None:
+        typer.echo(t("Batch {batch}: undo with the import page if needed.", batch=result.batch_id))
 
 
 @app.command(help=t("Show the database in use, its schema version and what it holds."))

@@ -1,0 +1,1 @@
+"""Synthetic demo data: :func:`demo.generate.generate` builds every table deterministically."""

@@ -154,10 +154,11 @@ def locate(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray)
         idx = np.flatnonzero(ok)
         pts = shapely.points(x[idx], y[idx])
         src, poly = tree.query(pts, predicate="intersects")
-        order = np.lexsort((poly, src))
-        src, poly = src[order], poly[order]
-        first = np.r_[True, src[1:] != src[:-1]]
-        hit[idx[src[first]]] = poly[first]
+        if len(src):
+            order = np.lexsort((poly, src))
+            src, poly = src[order], poly[order]
+            first = np.r_[True, src[1:] != src[:-1]]
+            hit[idx[src[first]]] = poly[first]
     found = hit >= 0
     columns = {}
     for col, src_col in (("subprefecture_id", "unit_id"), ("prefecture_id", "prefecture_id"), ("region_id", "region_id")):

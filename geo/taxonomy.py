@@ -15,9 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from rapidfuzz import fuzz, process
+
+from geo.names import normalize
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "data" / "config" / "taxonomy.csv"
 _COLUMNS = ("code", "group", "label_fr", "label_en", "sensitive")
+#: Fuzzy matches of category text below this score are not trusted (sent to review).
+FUZZY_MIN_SCORE = 88.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Taxonomy:
     @classmethod
     def from_csv(cls, path: Path) -> Taxonomy:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        if "synonyms" not in table.columns:
+            table["synonyms"] = ""
         missing = [c for c in _COLUMNS if c not in table.columns]
         if missing:
             raise ValueError(f"{path}: missing columns {missing}")
@@ -56,6 +63,43 @@ class Taxonomy:
 
     def is_sensitive(self, code: str) -> bool:
         return bool(code in self.table.index and self.table.at[code, "sensitive"])
+
+    def _keys(self) -> dict[str, str]:
+        """Normalised spelling -> code, from codes, both labels and the synonyms column."""
+        keys: dict[str, str] = {}
+        for row in self.table.itertuples(index=False):
+            spellings = [row.code, row.label_fr, row.label_en, *str(getattr(row, "synonyms", "")).split("|")]
+            for text in spellings:
+                if text and normalize(text):
+                    keys.setdefault(normalize(text), row.code)
+        return keys
+
+    def match(self, values: pd.Series) -> pd.DataFrame:
+        """Category codes for free-text values: exact spelling first, then a confident fuzzy match.
+
+        Works on the distinct values only (files repeat a handful of categories),
+        so a million rows cost a few dozen lookups. Returns ``code`` (None when
+        not matched), ``error`` (``category_missing`` / ``category_unknown``)
+        and ``score`` aligned with ``values``.
+        """
+        keys = self._keys()
+        choices = list(keys)
+        text = values.astype(object).where(values.notna(), None)
+        resolved: dict[object, tuple[str | None, str | None, float]] = {}
+        for value in pd.unique(text):
+            key = normalize(value) if value is not None else ""
+            if not key:
+                resolved[value] = (None, "category_missing", 0.0)
+            elif key in keys:
+                resolved[value] = (keys[key], None, 100.0)
+            else:
+                best = process.extractOne(key, choices, scorer=fuzz.WRatio)
+                if best and best[1] >= FUZZY_MIN_SCORE:
+                    resolved[value] = (keys[best[0]], None, float(best[1]))
+                else:
+                    resolved[value] = (None, "category_unknown", float(best[1]) if best else 0.0)
+        out = [resolved[v] for v in text]
+        return pd.DataFrame(out, columns=["code", "error", "score"], index=values.index)
 
 
 @lru_cache(maxsize=4)

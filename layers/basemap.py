@@ -15,10 +15,10 @@ NEIGHBOURS = {
     N_("Senegal"): (12.95, -12.9),
     N_("Mali"): (12.3, -8.6),
     N_("Côte d'Ivoire"): (8.6, -7.55),
-    N_("Liberia"): (7.25, -9.6),
+    N_("Liberia"): (6.9, -9.7),
     N_("Sierra Leone"): (8.9, -12.0),
 }
-SEA_LABEL = (9.7, -14.6)
+SEA_LABEL = (9.3, -15.4)
 
 
 def build(outline: gpd.GeoDataFrame, *, t: Translator) -> folium.FeatureGroup:

@@ -52,6 +52,7 @@ def _tooltip_frame(units: gpd.GeoDataFrame, t: Translator) -> gpd.GeoDataFrame:
     out = gpd.GeoDataFrame(
         {
             "unit_id": units["unit_id"].astype(str),
+            "level": units["level"].astype(str),
             "name": units["name"].map(esc),
             "level_label": units["level"].astype(str).map(lambda lvl: esc(t(LEVEL_LABELS[lvl]))),
             "parents": units.apply(parents, axis=1).map(esc),
@@ -64,11 +65,13 @@ def _tooltip_frame(units: gpd.GeoDataFrame, t: Translator) -> gpd.GeoDataFrame:
 
 
 def build(units: gpd.GeoDataFrame, *, t: Translator, level: Level, parents: dict[str, gpd.GeoDataFrame] | None = None,
-          highlight: str | None = None, labels: bool = True) -> folium.FeatureGroup:
+          highlight: str | None = None, labels: bool = True, interactive: bool = True) -> folium.FeatureGroup:
     """Units of ``level`` with hover tooltips, parent borders, labels and an optional highlighted unit.
 
     ``units`` is a display frame from :func:`geo.boundaries.load_display`;
     ``parents`` maps coarser levels to their display frames (for borders and labels).
+    ``interactive=False`` draws an overlay (e.g. a searched unit's outline) that
+    leaves hover and clicks to the units beneath it.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
@@ -86,12 +89,13 @@ def build(units: gpd.GeoDataFrame, *, t: Translator, level: Level, parents: dict
             "color": _HIGHLIGHT if f["properties"]["unit_id"] == highlight else color,
             "weight": 3 if f["properties"]["unit_id"] == highlight else weight,
         },
-        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.3, "color": "#1f5f8b"},
+        highlight_function=(lambda _f: {"weight": 3, "fillOpacity": 0.3, "color": "#1f5f8b"}) if interactive else None,
         tooltip=folium.GeoJsonTooltip(
             fields=["name", "level_label", "parents", "population"],
             aliases=[t("Name"), t("Level"), t("Within"), t("Population")],
             sticky=True,
-        ),
+        ) if interactive else None,
+        interactive=interactive,
     ).add_to(group)
 
     for parent_level, frame in parents.items():
@@ -112,5 +116,8 @@ def build(units: gpd.GeoDataFrame, *, t: Translator, level: Level, parents: dict
                 label_marker(row.label_lat, row.label_lon, row.name, f"lbl-{label_level}").add_to(group)
     return group
 
+
+#: The licence's required credit, translatable (same text as ``geo.boundaries.ATTRIBUTION``).
+ATTRIBUTION = N_("Administrative boundaries: geoBoundaries (gbOpen, GIN), from HDX / WFP, CC BY 3.0 IGO.")
 
 SPEC = LayerSpec(key="boundaries", title=N_("Administrative boundaries"), build=build)

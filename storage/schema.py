@@ -100,6 +100,8 @@ import_batch = _table(
     sa.Column("undone_at", sa.DateTime(timezone=True)),
     sa.Column("is_demo", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
     *_nonneg("n_rows", "n_imported", "n_queued"),
+    sa.Column("mapping", sa.Text),
+    sa.Column("file_format", sa.String(20)),
 )
 
 station = _table(
@@ -116,7 +118,7 @@ station = _table(
 incident = _table(
     "incident",
     _pk(),
-    sa.Column("source_id", sa.String(120)),
+    sa.Column("source_id", sa.String(120), index=True),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
     sa.Column("category", sa.String(60), nullable=False, index=True),
     sa.Column("sensitive", sa.Boolean, nullable=False, default=False,
@@ -133,8 +135,11 @@ incident = _table(
     sa.Column("h3_r6", sa.BigInteger),
     sa.Column("h3_r7", sa.BigInteger, index=True),
     sa.Column("h3_r8", sa.BigInteger, index=True),
-    sa.Column("h3_r9", sa.BigInteger),
+    sa.Column("h3_r9", sa.BigInteger, index=True),
     *_record_columns(),
+    sa.Column("source_row", sa.Integer),
+    sa.Column("flags", sa.String(200)),
+    sa.Column("geocode_score", sa.Float),
     sa.CheckConstraint("severity BETWEEN 1 AND 3", name="severity_range"),
     _in("precision", PRECISIONS),
 )
@@ -271,13 +276,51 @@ training_instructor = sa.Table(
               index=True),
 )
 
+REVIEW_STATUSES = ("open", "resolved", "discarded")
+
+review_item = sa.Table(
+    "review_item",
+    metadata,
+    _pk(),
+    sa.Column("batch_id", sa.Integer, sa.ForeignKey("import_batch.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("source_row", sa.Integer),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("reasons", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="open", server_default="open", index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_by", sa.String(120)),
+    sa.Column("version", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    _in("status", REVIEW_STATUSES),
+    sqlite_autoincrement=True,
+)
+"""Input rows an import could not take as they were: raw values (JSON) and reason codes (JSON)."""
+
+column_mapping = sa.Table(
+    "column_mapping",
+    metadata,
+    _pk(),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("mapping", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(120)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.UniqueConstraint("kind", "name"),
+    sqlite_autoincrement=True,
+)
+"""Column mappings users confirmed and saved by name, reusable for the next file of that kind."""
+
+SIDE_TABLES = ("review_item", "column_mapping")
+
 POINT_TABLES: tuple[str, ...] = tuple(
     t.name for t in metadata.sorted_tables if {"lon", "lat"} <= set(t.c.keys())
 )
 """Tables that get a generated PostGIS `geom` column on PostgreSQL."""
 
 WRITABLE: tuple[str, ...] = tuple(
-    t.name for t in metadata.sorted_tables if t.name != "import_batch"
+    t.name for t in metadata.sorted_tables if t.name not in ("import_batch", *SIDE_TABLES)
 )
 """Every table `Store.write` accepts, in insert (FK dependency) order."""
 

@@ -21,6 +21,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
+from storage.imports import ImportsMixin
+from storage.queries import IncidentQueriesMixin
 from storage.schema import TABLES, WRITABLE, import_batch, metadata
 
 ENV_URL = "PROXIMITE_DATABASE_URL"
@@ -69,7 +71,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store:
+class Store(ImportsMixin, IncidentQueriesMixin):
     """Repository over the schema in `storage.schema`; see module docstring."""
 
     url: str
@@ -121,14 +123,17 @@ class Store:
 
     # -- queries ----------------------------------------------------------------------------
 
-    def counts(self) -> dict[str, int]:
-        """Rows per record table, in insert order."""
+    def counts(self, *, demo: bool | None = None) -> dict[str, int]:
+        """Rows per record table, in insert order; ``demo`` counts only demo (or only real) rows."""
         with self.engine.connect() as conn:
-            count = sa.select(sa.func.count())
-            return {
-                name: conn.execute(count.select_from(_table(name))).scalar_one()
-                for name in TABLES
-            }
+            out = {}
+            for name in TABLES:
+                t = _table(name)
+                stmt = sa.select(sa.func.count()).select_from(t)
+                if demo is not None:
+                    stmt = stmt.where(t.c.is_demo == bool(demo))
+                out[name] = conn.execute(stmt).scalar_one()
+            return out
 
     def is_empty(self) -> bool:
         """True when no record table holds a row (import_batch alone does not count)."""

@@ -14,6 +14,8 @@ FORBIDDEN = {
     "storage": {"streamlit", "streamlit_folium", "folium", "layers", "views"},
     "demo": {"streamlit", "streamlit_folium", "folium", "layers", "views"},
     "i18n": {"streamlit", "folium", "geo", "layers", "views", "storage"},
+    "exchange": {"streamlit", "streamlit_folium", "folium", "layers", "views"},
+    "cli": {"streamlit", "streamlit_folium", "folium", "views"},
 }
 
 

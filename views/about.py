@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo.boundaries import ATTRIBUTION, CENSUS_SOURCE, load_population
+from geo.boundaries import CENSUS_SOURCE, load_population
+from layers.boundaries import ATTRIBUTION
 from views.common import translator
 
 
@@ -13,7 +14,7 @@ def render() -> None:
     t = translator()
     st.title(t("About and credits"))
     st.subheader(t("Data sources"))
-    st.markdown(f"- {ATTRIBUTION}\n- {t('Population')}: {CENSUS_SOURCE}.")
+    st.markdown(f"- {t(ATTRIBUTION)}\n- {t('Population')}: {CENSUS_SOURCE}.")
     st.markdown(t(
         "Census figures are final for the Boké, Faranah, Kindia, Mamou and Nzérékoré regions and "
         "preliminary for Conakry and the Kankan and Labé regions; every rate shows which."

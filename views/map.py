@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.boundaries import ATTRIBUTION, LEVELS, Level, get_unit, load_display, load_outline
+from geo.boundaries import LEVELS, Level, get_unit, load_display, load_outline
 from geo.gazetteer import Match
 from i18n import N_, Translator
 from layers import basemap, boundaries
@@ -35,7 +35,7 @@ def _focus_bounds(match: Match | None) -> tuple[tuple[float, float], tuple[float
 
 def _build_map(t: Translator, level: Level, focus: Match | None):
     detail = "low" if focus is None or focus.level == "region" else "high"
-    m = make_map(t, tiles=TileConfig.from_env(), attributions=(ATTRIBUTION,), bounds=_focus_bounds(focus))
+    m = make_map(t, tiles=TileConfig.from_env(), attributions=(t(boundaries.ATTRIBUTION),), bounds=_focus_bounds(focus))
     basemap.build(load_outline(), t=t).add_to(m)
     parents = {lvl: load_display(lvl, "low") for lvl in LEVELS if LEVELS.index(lvl) < LEVELS.index(level)}
     units = load_display(level, detail)
@@ -44,7 +44,8 @@ def _build_map(t: Translator, level: Level, focus: Match | None):
     if focus is not None and focus.level != level:
         focus_shape = load_display(focus.level, "high")
         focus_shape = focus_shape[focus_shape["unit_id"] == focus.unit_id]
-        boundaries.build(focus_shape, t=t, level=focus.level, highlight=focus.unit_id, labels=False).add_to(m)
+        boundaries.build(focus_shape, t=t, level=focus.level, highlight=focus.unit_id, labels=False,
+                         interactive=False).add_to(m)
     return finish(m)
 
 
@@ -55,10 +56,9 @@ def _map_panel(level: Level, focus: Match | None) -> None:
     m = _build_map(t, level, focus)
     out = st_folium(m, key=f"map-{level}", height=620, use_container_width=True,
                     returned_objects=["last_active_drawing"])
-    clicked = (out or {}).get("last_active_drawing") or {}
-    unit_id = (clicked.get("properties") or {}).get("unit_id")
-    if unit_id:
-        _unit_card(t, unit_id, level)
+    clicked = ((out or {}).get("last_active_drawing") or {}).get("properties") or {}
+    if clicked.get("unit_id") and clicked.get("level") in LEVELS:
+        _unit_card(t, clicked["unit_id"], clicked["level"])
     else:
         st.caption(t("Hover over a unit to see its name and parents; click it for details."))
 
@@ -98,4 +98,4 @@ def render() -> None:
         else:
             st.info(t("No unit matches “{query}”.", query=query))
     _map_panel(level, focus)
-    st.caption(ATTRIBUTION)
+    st.caption(t(boundaries.ATTRIBUTION))

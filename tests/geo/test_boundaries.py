@@ -97,6 +97,12 @@ def test_locate_agrees_with_representative_points_vectorized():
     assert (found["subprefecture_id"].to_numpy() == subs["unit_id"].to_numpy()).all()
 
 
+def test_locate_with_no_point_inside_guinea():
+    found = b.locate([-17.44, 2.35], [14.69, 48.85])
+    assert found["subprefecture_id"].isna().all() and len(found) == 2
+    assert b.locate([], []).empty
+
+
 def test_locate_rejects_bad_shapes():
     with pytest.raises(ValueError, match="same length"):
         b.locate([1.0, 2.0], [1.0])

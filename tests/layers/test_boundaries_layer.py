@@ -82,3 +82,20 @@ def test_registry_layers_share_the_interface():
     assert {"basemap", "boundaries"} <= set(REGISTRY)
     for key, spec in REGISTRY.items():
         assert spec.key == key and callable(spec.build) and spec.title
+
+
+def test_translatable_attribution_is_the_licence_text():
+    from geo.boundaries import ATTRIBUTION as GEO_ATTRIBUTION
+
+    assert boundaries.ATTRIBUTION == GEO_ATTRIBUTION
+    assert "CC BY 3.0 IGO" in Translator("fr")(boundaries.ATTRIBUTION)
+
+
+def test_overlay_leaves_hover_and_clicks_to_units_beneath():
+    t = Translator("fr")
+    region = load_display("region", "low").head(1)
+    m = make_map(t)
+    boundaries.build(region, t=t, level="region", labels=False, interactive=False).add_to(m)
+    html = m.get_root().render()
+    assert "bindTooltip" not in html
+    assert '"interactive": false' in html

@@ -19,7 +19,7 @@ from storage import TABLES, Store, open_store
 from storage.schema import POINT_TABLES, WRITABLE, include_object, metadata
 from storage.store import ENV_URL, normalize_url
 
-HEAD = "0001_initial"
+HEAD = "0002_imports"
 UTC = dt.UTC
 EVIL = "O'Brien'; DROP TABLE incident;--"
 
@@ -291,6 +291,7 @@ def test_replace_demo_keeps_real_rows(store: Store) -> None:
     store.replace_demo(sample_frames())
     demo = store.replace_demo(sample_frames(), created_by="seed")
     assert store.counts() == {k: 2 * v for k, v in sample_size().items()}
+    assert store.counts(demo=True) == store.counts(demo=False) == sample_size()
 
     batches = store.read("import_batch")
     assert batches["id"].tolist() == [real, demo]

@@ -1,0 +1,286 @@
+"""Incident import pipeline: a read table plus a column mapping in, accepted records and a review queue out.
+
+Nothing is lost: every input row ends in exactly one of the two outputs, and a
+queued row keeps its raw values and the codes of everything wrong with it (not
+only the first problem), so one correction pass can fix it. Everything is
+column-wise (pandas/numpy, shapely STRtree, H3 arrays); only distinct names and
+categories are looked up one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from exchange.columns import ColumnMapping
+from exchange.readers import RawTable
+from geo import cells
+from geo.boundaries import locate, load_units
+from geo.gazetteer import Gazetteer
+from geo.geocode import Geocoder
+from geo.parse import parse_coordinates, parse_dates, parse_geopoint
+from geo.taxonomy import Taxonomy, default_taxonomy
+
+#: Reason codes a row can be queued for, in the order they are reported.
+REASONS = (
+    "coord_missing", "coord_unparseable", "coord_out_of_range", "coord_hemisphere_mismatch", "outside_guinea",
+    "no_location", "place_not_found", "place_ambiguous",
+    "date_missing", "date_unparseable", "date_impossible", "date_future", "date_too_old",
+    "category_missing", "category_unknown",
+    "duplicate_source_id", "duplicate_suspect",
+)
+#: Flags an imported row can carry (it is imported, but a reader should know).
+FLAGS = ("swapped_coordinates", "geocoded_by_name", "dms_coordinates")
+#: Two rows of the same category in the same H3 resolution-9 cell (about 0.1 km²) within the same
+#: hour (or the same day when no time is given) are suspected duplicates.
+DUPLICATE_CELL_RES = 9
+
+_SEVERITY = {"1": 1, "2": 2, "3": 3, "faible": 1, "mineur": 1, "mineure": 1, "low": 1, "minor": 1,
+             "moyen": 2, "moyenne": 2, "modere": 2, "moderee": 2, "medium": 2, "moderate": 2,
+             "grave": 3, "eleve": 3, "elevee": 3, "haute": 3, "high": 3, "severe": 3, "serious": 3}
+_DMS_HINT = re.compile(r"[°'\"′″:’”]|\d\s+\d")
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import would write: ``records`` for the incident table and ``review`` rows."""
+
+    records: pd.DataFrame
+    review: pd.DataFrame
+    n_rows: int
+    flags: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict:
+        """Counts for the user and for ``--json``: imported, queued, queued_by_reason, flags."""
+        by_reason = Counter(code for reasons in self.review["reasons"] for code in reasons)
+        return {
+            "rows": self.n_rows,
+            "imported": len(self.records),
+            "queued": len(self.review),
+            "queued_by_reason": {code: by_reason[code] for code in REASONS if by_reason[code]},
+            "flags": {code: self.flags[code] for code in FLAGS if self.flags[code]},
+        }
+
+
+def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str) -> pd.Series | None:
+    column = mapping.fields.get(name)
+    if column is None or column not in frame.columns:
+        return None
+    values = frame[column].astype(object)
+    return values.where(values.notna() & (values.astype(str).str.strip() != ""), None)
+
+
+def _severity(values: pd.Series | None, n: int) -> pd.Series:
+    if values is None:
+        return pd.Series([pd.NA] * n, dtype="Int64")
+    from geo.names import normalize
+
+    mapped = {v: _SEVERITY.get(normalize(v).replace(" ", "")) for v in pd.unique(values) if v is not None}
+    return pd.Series([mapped.get(v) if v is not None else None for v in values], dtype="Int64")
+
+
+class _Reasons:
+    """Per-row lists of reason codes, filled column-wise."""
+
+    def __init__(self, n: int) -> None:
+        self.rows: list[list[str]] = [[] for _ in range(n)]
+
+    def add(self, mask: np.ndarray, codes: np.ndarray | str) -> None:
+        idx = np.flatnonzero(mask)
+        if isinstance(codes, str):
+            for i in idx:
+                self.rows[i].append(codes)
+        else:
+            for i in idx:
+                self.rows[i].append(str(codes[i]))
+
+    def any(self) -> np.ndarray:
+        return np.array([bool(r) for r in self.rows], dtype=bool)
+
+
+def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxonomy: Taxonomy | None = None,
+                   gazetteer: Gazetteer | None = None, known_source_ids: set[str] | frozenset = frozenset(),
+                   known_keys: Callable[[pd.Timestamp, pd.Timestamp], pd.DataFrame] | None = None) -> ImportPlan:
+    """Validate, place, categorise and de-duplicate every row of ``raw``.
+
+    ``known_source_ids`` and ``known_keys(first, last)`` (a frame with columns
+    ``category``, ``cell``, ``bucket`` of incidents stored between the file's
+    first and last dates) describe what is already stored, so re-importing a
+    file queues its rows as duplicates instead of doubling them.
+    """
+    taxonomy = taxonomy or default_taxonomy()
+    frame = raw.frame.reset_index(drop=True)
+    n = len(frame)
+    reasons = _Reasons(n)
+    flags: list[list[str]] = [[] for _ in range(n)]
+
+    # -- when -------------------------------------------------------------------------------
+    when = _col(frame, mapping, "date")
+    clock = _col(frame, mapping, "time")
+    if when is not None and clock is not None:
+        when = pd.Series([f"{d} {c}" if d is not None and c is not None and ":" not in str(d) else d
+                          for d, c in zip(when, clock, strict=True)], dtype=object)
+    dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
+    reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
+
+    # -- what -------------------------------------------------------------------------------
+    category_text = _col(frame, mapping, "category")
+    cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
+    reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
+
+    # -- where: coordinates -----------------------------------------------------------------
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    coord_error = np.full(n, None, dtype=object)
+    has_coord_columns = False
+    geopoint = _col(frame, mapping, "geopoint")
+    lat_text, lon_text = _col(frame, mapping, "latitude"), _col(frame, mapping, "longitude")
+    if lat_text is not None and lon_text is not None:
+        has_coord_columns = True
+        parsed = parse_coordinates(lat_text, lon_text)
+        lat, lon = parsed["lat"].to_numpy(float), parsed["lon"].to_numpy(float)
+        coord_error = parsed["error"].to_numpy(object)
+        dms = np.array([bool(_DMS_HINT.search(str(a))) or bool(_DMS_HINT.search(str(b)))
+                        for a, b in zip(lat_text, lon_text, strict=True)])
+        for i in np.flatnonzero(dms & pd.isna(coord_error)):
+            flags[i].append("dms_coordinates")
+    elif geopoint is not None:
+        has_coord_columns = True
+        parsed = parse_geopoint(geopoint)
+        lat, lon = parsed["lat"].to_numpy(float), parsed["lon"].to_numpy(float)
+        coord_error = parsed["error"].to_numpy(object)
+    elif raw.geometry_lonlat:
+        has_coord_columns = True
+        lon = pd.to_numeric(frame["__lon"], errors="coerce").to_numpy(float)
+        lat = pd.to_numeric(frame["__lat"], errors="coerce").to_numpy(float)
+        coord_error = np.where(np.isnan(lon) | np.isnan(lat), "coord_missing", None).astype(object)
+
+    coord_missing = np.array([e == "coord_missing" for e in coord_error]) if has_coord_columns else np.ones(n, bool)
+    bad_coord = np.array([e is not None and e != "coord_missing" for e in coord_error])
+    reasons.add(bad_coord, coord_error)
+
+    have_point = ~coord_missing & ~bad_coord
+    units = locate(np.where(have_point, lon, np.nan), np.where(have_point, lat, np.nan))
+    outside = have_point & units["subprefecture_id"].isna().to_numpy()
+    if outside.any():  # lat/lon typed in each other's column: try them the other way round
+        swapped = locate(np.where(outside, lat, np.nan), np.where(outside, lon, np.nan))
+        fixed = outside & swapped["subprefecture_id"].notna().to_numpy()
+        if fixed.any():
+            lon[fixed], lat[fixed] = lat[fixed].copy(), lon[fixed].copy()
+            units.loc[fixed, :] = swapped.loc[fixed, :].to_numpy()
+            for i in np.flatnonzero(fixed):
+                flags[i].append("swapped_coordinates")
+        outside &= ~fixed
+    reasons.add(outside, "outside_guinea")
+
+    # -- where: names, for rows without coordinates -------------------------------------------
+    precision = np.where(have_point, "point", None).astype(object)
+    score = np.full(n, np.nan)
+    place_text = _col(frame, mapping, "place")
+    if place_text is None:
+        place_text = _col(frame, mapping, "neighbourhood")  # no neighbourhood gazetteer yet: a place name
+    name_columns = {"region": _col(frame, mapping, "region"), "prefecture": _col(frame, mapping, "prefecture"),
+                    "commune": _col(frame, mapping, "commune"), "place": place_text}
+    names = pd.DataFrame({k: v for k, v in name_columns.items() if v is not None}, index=range(n))
+    need_names = coord_missing.copy()
+    if need_names.any() and names.columns.empty and has_coord_columns:
+        reasons.add(need_names, "coord_missing")
+    elif need_names.any():
+        placed = Geocoder(gazetteer or Gazetteer.default()).place_many(names.loc[need_names])
+        errors = np.full(n, None, dtype=object)
+        errors[need_names] = placed["error"].to_numpy(object)
+        reasons.add(np.array([e is not None for e in errors]), errors)
+        ok = placed[placed["error"].isna()]
+        if len(ok):
+            where = load_units().drop(columns="geometry").set_index(["level", "unit_id"])
+            found = where.loc[list(zip(ok["level"].astype(str), ok["unit_id"], strict=True)),
+                              ["label_lon", "label_lat", "region_id", "prefecture_id"]]
+            idx = ok.index.to_numpy()
+            lon[idx], lat[idx] = found["label_lon"].to_numpy(), found["label_lat"].to_numpy()
+            precision[idx], score[idx] = ok["level"].to_numpy(object), ok["score"].to_numpy(float)
+            level = ok["level"].to_numpy(object)
+            units.loc[idx, "region_id"] = found["region_id"].to_numpy(object)
+            units.loc[idx, "prefecture_id"] = np.where(level == "region", None, found["prefecture_id"].to_numpy(object))
+            units.loc[idx, "subprefecture_id"] = np.where(level == "subprefecture", ok["unit_id"].to_numpy(object), None)
+            for i in idx:
+                flags[i].append("geocoded_by_name")
+
+    # -- cells ------------------------------------------------------------------------------
+    located = np.array([p is not None for p in precision]) & np.isfinite(lon) & np.isfinite(lat)
+    cell_cols = {}
+    for res in cells.STORED_RESOLUTIONS:
+        c = cells.points_to_cells(np.where(located, lon, np.nan), np.where(located, lat, np.nan), res)
+        cell_cols[f"h3_r{res}"] = pd.array(np.where(c > 0, cells.to_db(c), 0), dtype="Int64")
+        cell_cols[f"h3_r{res}"][c == 0] = pd.NA
+
+    # -- duplicates -------------------------------------------------------------------------
+    source_id = _col(frame, mapping, "source_id")
+    if source_id is not None:
+        sid = source_id.map(lambda v: None if v is None else str(v).strip())
+        repeat = sid.notna() & (sid.duplicated(keep="first") | sid.isin(known_source_ids))
+        reasons.add(repeat.to_numpy(), "duplicate_source_id")
+    else:
+        sid = pd.Series([None] * n, dtype=object)
+    valid_so_far = ~reasons.any()
+    bucket = _time_buckets(dates)
+    keys = pd.DataFrame({"category": cats["code"], "cell": cell_cols[f"h3_r{DUPLICATE_CELL_RES}"],
+                         "bucket": bucket})
+    candidate = valid_so_far & (precision == "point")
+    suspect = np.zeros(n, dtype=bool)
+    if candidate.any():
+        sub = keys[candidate]
+        suspect[np.flatnonzero(candidate)] = sub.duplicated(keep="first").to_numpy()
+        stored = None
+        if known_keys is not None:
+            at = dates["value"][candidate]
+            stored = known_keys(at.min().floor("D"), at.max().ceil("D") + pd.Timedelta(days=1))
+        if stored is not None and len(stored):
+            seen = pd.MultiIndex.from_frame(stored[["category", "cell", "bucket"]].astype(object))
+            suspect[np.flatnonzero(candidate)] |= pd.MultiIndex.from_frame(sub.astype(object)).isin(seen)
+    reasons.add(suspect, "duplicate_suspect")
+
+    # -- split ------------------------------------------------------------------------------
+    queued = reasons.any()
+    keep = ~queued
+    description = _col(frame, mapping, "description")
+    records = pd.DataFrame({
+        "source_id": sid,
+        "occurred_at": dates["value"],
+        "category": cats["code"],
+        "sensitive": cats["code"].map(lambda c: taxonomy.is_sensitive(c) if c else False).astype(bool),
+        "severity": _severity(_col(frame, mapping, "severity"), n),
+        "description": description if description is not None else None,
+        "place_name": place_text if place_text is not None else name_columns["commune"],
+        "lon": lon, "lat": lat,
+        "precision": precision,
+        "region_id": units["region_id"].astype(object),
+        "prefecture_id": units["prefecture_id"].astype(object),
+        "subprefecture_id": units["subprefecture_id"].astype(object),
+        **cell_cols,
+        "source_row": raw.source_rows[: n].astype(np.int64),
+        "flags": [",".join(f) or None for f in flags],
+        "geocode_score": score,
+    })[keep].reset_index(drop=True)
+    raw_rows = frame.astype(object).where(frame.notna(), None)
+    review = pd.DataFrame({
+        "source_row": raw.source_rows[: n][queued],
+        "data": [json.loads(json.dumps(r, default=str)) for r in raw_rows[queued].to_dict("records")],
+        "reasons": [sorted(set(reasons.rows[i]), key=REASONS.index) for i in np.flatnonzero(queued)],
+    })
+    counted = Counter(f for i in np.flatnonzero(keep) for f in flags[i])
+    return ImportPlan(records=records, review=review, n_rows=n, flags=counted)
+
+
+def _time_buckets(dates: pd.DataFrame) -> pd.Series:
+    """Hour when the time is known, day otherwise: the tolerance of the duplicate test."""
+    value = dates["value"]
+    hour = value.dt.strftime("%Y-%m-%d %H")
+    day = value.dt.strftime("%Y-%m-%d")
+    return hour.where(dates["has_time"].astype(bool), day)

@@ -1,0 +1,177 @@
+"""Import batches, the review queue and saved column mappings (mixed into ``Store``).
+
+An import is one transaction: the batch row, every accepted record (bulk path)
+and every review item. Undo removes what a batch added and keeps the batch row,
+marked undone, as history. Review items change under optimistic locking: a save
+based on a stale version is refused, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from storage.bulk import bulk_insert
+from storage.schema import column_mapping, import_batch, metadata, review_item
+
+
+class StaleVersionError(RuntimeError):
+    """Someone else saved this record since it was read; their change is kept, yours refused."""
+
+
+class ImportsMixin:
+    """Import-related repository methods; expects ``self.engine`` (see ``Store``)."""
+
+    engine: sa.Engine
+
+    def import_records(self, table: str, records: pd.DataFrame, review: pd.DataFrame, *, kind: str,
+                       file_name: str | None, file_sha256: str | None, file_format: str | None = None,
+                       mapping: str | None = None, created_by: str | None = None) -> int:
+        """Store accepted ``records`` and queued ``review`` rows as one batch; returns its id.
+
+        ``review`` has columns ``source_row``, ``data`` (dict of raw values) and
+        ``reasons`` (list of codes). Nothing is written if anything fails.
+        """
+        target = metadata.tables[table]
+        n_rows = len(records) + len(review)
+        with self.engine.begin() as conn:
+            batch_id = conn.execute(
+                import_batch.insert().returning(import_batch.c.id),
+                {"kind": kind, "file_name": file_name, "file_sha256": file_sha256, "file_format": file_format,
+                 "mapping": mapping, "created_by": created_by, "n_rows": n_rows,
+                 "n_imported": len(records), "n_queued": len(review), "is_demo": False},
+            ).scalar_one()
+            bulk_insert(conn, target, records.assign(batch_id=batch_id))
+            if len(review):
+                conn.execute(review_item.insert(), [
+                    {"batch_id": batch_id, "kind": kind, "source_row": _int_or_none(row.source_row),
+                     "data": json.dumps(row.data, ensure_ascii=False, default=str),
+                     "reasons": json.dumps(list(row.reasons))}
+                    for row in review.itertuples(index=False)
+                ])
+        return int(batch_id)
+
+    def batches(self, kind: str | None = None) -> pd.DataFrame:
+        """Import batches, newest first (demo batches excluded)."""
+        stmt = sa.select(import_batch).where(import_batch.c.is_demo.is_(sa.false()))
+        if kind:
+            stmt = stmt.where(import_batch.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(import_batch.c.id.desc())).mappings().all()
+        return pd.DataFrame(rows, columns=[c.name for c in import_batch.c])
+
+    def undo_batch(self, batch_id: int) -> int:
+        """Remove every record and review item of a batch; the batch row stays, marked undone."""
+        with self.engine.begin() as conn:
+            batch = conn.execute(sa.select(import_batch).where(import_batch.c.id == batch_id)).mappings().first()
+            if batch is None:
+                raise KeyError(f"unknown import batch {batch_id}")
+            if batch["undone_at"] is not None:
+                return 0
+            removed = 0
+            for table in reversed(metadata.sorted_tables):
+                if "batch_id" in table.c and table is not review_item:
+                    removed += conn.execute(sa.delete(table).where(table.c.batch_id == batch_id)).rowcount
+            conn.execute(sa.delete(review_item).where(review_item.c.batch_id == batch_id))
+            conn.execute(import_batch.update().where(import_batch.c.id == batch_id)
+                         .values(undone_at=datetime.now(UTC)))
+        return removed
+
+    def review_items(self, *, status: str | None = "open", batch_id: int | None = None,
+                     kind: str | None = None) -> pd.DataFrame:
+        """Review queue rows with ``data`` and ``reasons`` decoded."""
+        stmt = sa.select(review_item)
+        if status:
+            stmt = stmt.where(review_item.c.status == status)
+        if batch_id is not None:
+            stmt = stmt.where(review_item.c.batch_id == batch_id)
+        if kind:
+            stmt = stmt.where(review_item.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(review_item.c.id)).mappings().all()
+        frame = pd.DataFrame(rows, columns=[c.name for c in review_item.c])
+        frame["data"] = [json.loads(v) for v in frame["data"]]
+        frame["reasons"] = [json.loads(v) for v in frame["reasons"]]
+        return frame
+
+    def update_review_item(self, item_id: int, *, version: int, data: dict, reasons: Iterable[str]) -> int:
+        """Save corrected values that still do not pass; returns the new version."""
+        return self._change_review_item(item_id, version, {"data": json.dumps(data, ensure_ascii=False),
+                                                            "reasons": json.dumps(list(reasons))})
+
+    def resolve_review_item(self, item_id: int, *, version: int, table: str | None = None,
+                            record: pd.DataFrame | None = None, status: str = "resolved",
+                            resolved_by: str | None = None) -> int:
+        """Close an item: insert its corrected ``record`` (into the item's batch) or discard it."""
+        with self.engine.begin() as conn:
+            item = conn.execute(sa.select(review_item).where(review_item.c.id == item_id)).mappings().first()
+            if item is None:
+                raise KeyError(f"unknown review item {item_id}")
+            new_version = self._bump(conn, item_id, version, {"status": status, "resolved_by": resolved_by,
+                                                              "resolved_at": datetime.now(UTC)})
+            if record is not None and table is not None:
+                bulk_insert(conn, metadata.tables[table], record.assign(batch_id=item["batch_id"]))
+                conn.execute(import_batch.update().where(import_batch.c.id == item["batch_id"])
+                             .values(n_imported=import_batch.c.n_imported + len(record),
+                                     n_queued=import_batch.c.n_queued - 1))
+        return new_version
+
+    def _change_review_item(self, item_id: int, version: int, values: dict) -> int:
+        with self.engine.begin() as conn:
+            return self._bump(conn, item_id, version, values)
+
+    @staticmethod
+    def _bump(conn: sa.Connection, item_id: int, version: int, values: dict) -> int:
+        result = conn.execute(
+            review_item.update()
+            .where(review_item.c.id == item_id, review_item.c.version == version)
+            .values(**values, version=version + 1)
+        )
+        if result.rowcount != 1:
+            raise StaleVersionError(f"review item {item_id} changed since version {version}")
+        return version + 1
+
+    def save_mapping(self, kind: str, name: str, mapping: str, created_by: str | None = None) -> None:
+        """Save (or replace) a named column mapping for files of ``kind``."""
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(column_mapping).where(column_mapping.c.kind == kind,
+                                                         column_mapping.c.name == name))
+            conn.execute(column_mapping.insert(), {"kind": kind, "name": name, "mapping": mapping,
+                                                   "created_by": created_by})
+
+    def mappings(self, kind: str) -> dict[str, str]:
+        """Saved mappings of ``kind`` by name."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(column_mapping.c.name, column_mapping.c.mapping)
+                                .where(column_mapping.c.kind == kind).order_by(column_mapping.c.name)).all()
+        return {name: text for name, text in rows}
+
+    def incident_keys(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """Category, resolution-9 cell and time of stored point incidents in ``[start, end]`` (duplicate checks)."""
+        inc = metadata.tables["incident"]
+        stmt = (sa.select(inc.c.category, inc.c.h3_r9, inc.c.occurred_at)
+                .where(inc.c.occurred_at.between(start, end), inc.c.precision == "point"))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        frame = pd.DataFrame(rows, columns=["category", "h3_r9", "occurred_at"])
+        frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+        return frame
+
+    def existing_values(self, table: str, column: str, values: Iterable[str]) -> set[str]:
+        """Which of ``values`` already appear in ``table.column`` (e.g. source ids), in chunks."""
+        col = metadata.tables[table].c[column]
+        wanted = sorted({v for v in values if v is not None})
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 900):
+                chunk = wanted[start : start + 900]
+                found.update(conn.execute(sa.select(col).where(col.in_(chunk)).distinct()).scalars())
+        return found
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
