@@ -38,8 +38,9 @@ REASONS = (
 )
 #: Flags an imported row can carry (it is imported, but a reader should know).
 FLAGS = ("swapped_coordinates", "geocoded_by_name", "dms_coordinates")
-#: Two rows of the same category in the same H3 resolution-9 cell (about 0.1 km²) within the same
-#: hour (or the same day when no time is given) are suspected duplicates.
+#: Two rows without their own id, of the same category, in the same H3 resolution-9 cell (about
+#: 0.1 km²; the same unit for rows placed by name) within the same hour (or the same day when no
+#: time is given) are suspected duplicates.
 DUPLICATE_CELL_RES = 9
 
 _SEVERITY = {"1": 1, "2": 2, "3": 3, "faible": 1, "mineur": 1, "mineure": 1, "low": 1, "minor": 1,
@@ -84,6 +85,12 @@ def _severity(values: pd.Series | None, n: int) -> pd.Series:
 
     mapped = {v: _SEVERITY.get(normalize(v).replace(" ", "")) for v in pd.unique(values) if v is not None}
     return pd.Series([mapped.get(v) if v is not None else None for v in values], dtype="Int64")
+
+
+def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Error codes as an object array with None where there is none (pandas may hold NaN)."""
+    series = pd.Series(values, dtype=object)
+    return np.array(series.where(series.notna(), None), dtype=object)
 
 
 class _Reasons:
@@ -139,31 +146,36 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
     coord_error = np.full(n, None, dtype=object)
+    one_sided = np.zeros(n, dtype=bool)
     has_coord_columns = False
     geopoint = _col(frame, mapping, "geopoint")
     lat_text, lon_text = _col(frame, mapping, "latitude"), _col(frame, mapping, "longitude")
     if lat_text is not None and lon_text is not None:
         has_coord_columns = True
         parsed = parse_coordinates(lat_text, lon_text)
-        lat, lon = parsed["lat"].to_numpy(float), parsed["lon"].to_numpy(float)
-        coord_error = parsed["error"].to_numpy(object)
+        lat, lon = np.array(parsed["lat"], dtype=float), np.array(parsed["lon"], dtype=float)
+        coord_error = _codes(parsed["error"])
+        one_sided = lat_text.isna().to_numpy() ^ lon_text.isna().to_numpy()
         dms = np.array([bool(_DMS_HINT.search(str(a))) or bool(_DMS_HINT.search(str(b)))
-                        for a, b in zip(lat_text, lon_text, strict=True)])
+                        for a, b in zip(lat_text, lon_text, strict=True)], dtype=bool)
         for i in np.flatnonzero(dms & pd.isna(coord_error)):
             flags[i].append("dms_coordinates")
     elif geopoint is not None:
         has_coord_columns = True
         parsed = parse_geopoint(geopoint)
-        lat, lon = parsed["lat"].to_numpy(float), parsed["lon"].to_numpy(float)
-        coord_error = parsed["error"].to_numpy(object)
+        lat, lon = np.array(parsed["lat"], dtype=float), np.array(parsed["lon"], dtype=float)
+        coord_error = _codes(parsed["error"])
     elif raw.geometry_lonlat:
         has_coord_columns = True
-        lon = pd.to_numeric(frame["__lon"], errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(frame["__lat"], errors="coerce").to_numpy(float)
+        lon = np.array(pd.to_numeric(frame["__lon"], errors="coerce"), dtype=float)
+        lat = np.array(pd.to_numeric(frame["__lat"], errors="coerce"), dtype=float)
         coord_error = np.where(np.isnan(lon) | np.isnan(lat), "coord_missing", None).astype(object)
+        one_sided = np.isnan(lon) ^ np.isnan(lat)
 
-    coord_missing = np.array([e == "coord_missing" for e in coord_error]) if has_coord_columns else np.ones(n, bool)
-    bad_coord = np.array([e is not None and e != "coord_missing" for e in coord_error])
+    # No coordinate at all: the row falls back to its names. Half a pair is an error, never geocoded.
+    coord_missing = (np.array([e == "coord_missing" for e in coord_error], dtype=bool) & ~one_sided
+                     if has_coord_columns else np.ones(n, bool))
+    bad_coord = np.array([e is not None for e in coord_error], dtype=bool) & ~coord_missing
     reasons.add(bad_coord, coord_error)
 
     have_point = ~coord_missing & ~bad_coord
@@ -190,13 +202,11 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
                     "commune": _col(frame, mapping, "commune"), "place": place_text}
     names = pd.DataFrame({k: v for k, v in name_columns.items() if v is not None}, index=range(n))
     need_names = coord_missing.copy()
-    if need_names.any() and names.columns.empty and has_coord_columns:
-        reasons.add(need_names, "coord_missing")
-    elif need_names.any():
+    if need_names.any():
         placed = Geocoder(gazetteer or Gazetteer.default()).place_many(names.loc[need_names])
         errors = np.full(n, None, dtype=object)
-        errors[need_names] = placed["error"].to_numpy(object)
-        reasons.add(np.array([e is not None for e in errors]), errors)
+        errors[need_names] = _codes(placed["error"])
+        reasons.add(np.array([e is not None for e in errors], dtype=bool), errors)
         ok = placed[placed["error"].isna()]
         if len(ok):
             where = load_units().drop(columns="geometry").set_index(["level", "unit_id"])
@@ -213,7 +223,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
                 flags[i].append("geocoded_by_name")
 
     # -- cells ------------------------------------------------------------------------------
-    located = np.array([p is not None for p in precision]) & np.isfinite(lon) & np.isfinite(lat)
+    located = np.array([p is not None for p in precision], dtype=bool) & np.isfinite(lon) & np.isfinite(lat)
     cell_cols = {}
     for res in cells.STORED_RESOLUTIONS:
         c = cells.points_to_cells(np.where(located, lon, np.nan), np.where(located, lat, np.nan), res)
@@ -232,7 +242,9 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     bucket = _time_buckets(dates)
     keys = pd.DataFrame({"category": cats["code"], "cell": cell_cols[f"h3_r{DUPLICATE_CELL_RES}"],
                          "bucket": bucket})
-    candidate = valid_so_far & (precision == "point")
+    # A row with its own id is a distinct report (its id was checked above); without an id, the
+    # same category at the same place (cell, or unit for rows placed by name) and time is suspect.
+    candidate = valid_so_far & sid.isna().to_numpy()
     suspect = np.zeros(n, dtype=bool)
     if candidate.any():
         sub = keys[candidate]
@@ -272,7 +284,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     review = pd.DataFrame({
         "source_row": raw.source_rows[: n][queued],
         "data": [json.loads(json.dumps(r, default=str)) for r in raw_rows[queued].to_dict("records")],
-        "reasons": [sorted(set(reasons.rows[i]), key=REASONS.index) for i in np.flatnonzero(queued)],
+        "reasons": [sorted(set(reasons.rows[i]), key=_reason_order) for i in np.flatnonzero(queued)],
     })
     counted = Counter(f for i in np.flatnonzero(keep) for f in flags[i])
     return ImportPlan(records=records, review=review, n_rows=n, flags=counted)
@@ -284,3 +296,7 @@ def _time_buckets(dates: pd.DataFrame) -> pd.Series:
     hour = value.dt.strftime("%Y-%m-%d %H")
     day = value.dt.strftime("%Y-%m-%d")
     return hour.where(dates["has_time"].astype(bool), day)
+
+
+def _reason_order(code: str) -> int:
+    return REASONS.index(code) if code in REASONS else len(REASONS)

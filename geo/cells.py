@@ -70,3 +70,27 @@ def to_str(cells: Iterable[int]) -> list[str]:
 def boundary_lonlat(cell: int) -> list[tuple[float, float]]:
     """A cell's polygon ring as (lon, lat) pairs, ready for GeoJSON."""
     return [(lng, lat) for lat, lng in h3.cell_to_boundary(h3.int_to_str(int(cell)))]
+
+
+def parents(cells_: Iterable[int], res: int) -> np.ndarray:
+    """Each cell's ancestor at the coarser resolution ``res`` (cells coarser than ``res`` are kept)."""
+    res = _check_resolution(res)
+    out = []
+    for c in cells_:
+        text = h3.int_to_str(int(c))
+        out.append(h3.str_to_int(h3.cell_to_parent(text, res)) if h3.get_resolution(text) > res else int(c))
+    return np.asarray(out, dtype=np.uint64)
+
+
+def centers(cells_: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres as (lon, lat) arrays."""
+    pts = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells_]
+    if not pts:
+        return np.array([]), np.array([])
+    lat, lon = np.asarray(pts, dtype=float).T
+    return lon, lat
+
+
+def resolution_for_zoom(zoom: float) -> int:
+    """A resolution whose hexagons stay a few pixels to a few dozen pixels wide on screen."""
+    return int(min(9, max(5, round(zoom) - 2)))

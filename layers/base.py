@@ -39,7 +39,10 @@ def esc(value: Any) -> str:
 
 
 class Legend(MacroElement):
-    """A Leaflet control with a small legend: our own HTML, so no branca colormap drags d3 from a CDN."""
+    """A Leaflet control with a small legend: our own HTML, so no branca colormap drags d3 from a CDN.
+
+    Added to a map it stays; added to a layer it appears and disappears with that layer.
+    """
 
     _template = Template(
         """
@@ -51,7 +54,14 @@ class Legend(MacroElement):
                 div.innerHTML = {{ this.html|tojson }};
                 return div;
             };
-            legend.addTo({{ this._parent.get_name() }});
+            var owner = {{ this._parent.get_name() }};
+            if (owner instanceof L.Map) {
+                legend.addTo(owner);
+            } else {
+                owner.on('add', function (e) { legend.addTo(e.target._map); });
+                owner.on('remove', function () { legend.remove(); });
+                if (owner._map) { legend.addTo(owner._map); }
+            }
         })();
         {% endmacro %}
         """

@@ -6,7 +6,9 @@ import streamlit as st
 
 from geo.gazetteer import Gazetteer
 from i18n import Translator, t_for
+from geo.taxonomy import Taxonomy, default_taxonomy
 from storage import Store, open_store
+from storage.queries import Viewer
 from views import state
 
 
@@ -52,6 +54,16 @@ def store_counts(store_url: str) -> dict[str, int]:
 def has_demo(store_url: str) -> bool:
     """Whether any demo record is stored (drives the demo notice)."""
     return sum(get_store().counts(demo=True).values()) > 0
+
+
+def current_viewer() -> Viewer:
+    """Who uses this session. Until accounts exist everyone has the default role, which may not
+    see sensitive incidents individually (safe by default)."""
+    return Viewer()
+
+
+def taxonomy() -> Taxonomy:
+    return default_taxonomy()
 
 
 def demo_notice(t: Translator) -> None:

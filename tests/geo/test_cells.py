@@ -31,3 +31,19 @@ def test_db_round_trip_and_polygon():
 def test_bad_resolution():
     with pytest.raises(ValueError, match="resolution"):
         cells.points_to_cells([0.0], [0.0], 16)
+
+
+def test_rollup_sums_children_into_parents():
+    import pandas as pd
+
+    from geo.aggregate import rollup, source_resolution
+
+    c = cells.points_to_cells([-13.70, -13.701, -9.0], [9.52, 9.521, 7.75], 6)
+    counts = pd.DataFrame({"key": cells.to_db(c), "count": [3, 4, 5], "sensitive": [0, 1, 0],
+                           "suppressed": [False, True, False]})
+    up = rollup(counts, 5).sort_values("count")
+    assert up["count"].tolist() in ([5, 7], [3, 4, 5])  # the two Conakry points share a parent unless split
+    assert up["count"].sum() == 12 and up["sensitive"].sum() == 1
+    assert source_resolution(5) == 6 and source_resolution(8) == 8
+    with pytest.raises(ValueError):
+        source_resolution(10)

@@ -1,0 +1,41 @@
+"""The incident filter widgets shared by the map and the exports: period, categories, units."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import streamlit as st
+
+from geo.boundaries import LEVELS, load_units
+from i18n import Translator
+from layers.boundaries import LEVEL_LABELS
+from storage.queries import IncidentFilter
+from views import state
+from views.common import taxonomy
+
+
+def _unit_options() -> dict[str, str]:
+    units = load_units().drop(columns="geometry")
+    return {f"{row.level}:{row.unit_id}": row.name for row in units.itertuples(index=False)
+            if row.level in LEVELS}
+
+
+def incident_filter(t: Translator, *, today: date | None = None) -> IncidentFilter:
+    """Draw the filters and return the chosen :class:`IncidentFilter` (no extent)."""
+    today = today or date.today()
+    tax = taxonomy()
+    cols = st.columns([2, 3, 3])
+    period = cols[0].date_input(t("Period"), value=st.session_state.get(state.INC_PERIOD) or
+                                (today - timedelta(days=365), today), key=state.INC_PERIOD, format="DD/MM/YYYY")
+    categories = cols[1].multiselect(t("Categories"), tax.codes, key=state.INC_CATEGORIES,
+                                     format_func=lambda c: tax.label(c, t.lang), placeholder=t("All categories"))
+    options = _unit_options()
+    chosen = cols[2].multiselect(
+        t("Units"), list(options), key=state.INC_UNITS, placeholder=t("All of Guinea"),
+        format_func=lambda k: f"{options[k]} ({t(LEVEL_LABELS[k.split(':')[0]])})")
+    start = end = None
+    if isinstance(period, (list, tuple)) and len(period) == 2:
+        start = datetime.combine(period[0], datetime.min.time(), tzinfo=UTC)
+        end = datetime.combine(period[1], datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
+    units = tuple(tuple(k.split(":", 1)) for k in chosen)
+    return IncidentFilter(start=start, end=end, categories=tuple(categories), units=units)
