@@ -1,0 +1,1 @@
+"""Incident import and export: reading files (readers), mapping columns (columns), the pipeline."""

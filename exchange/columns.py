@@ -529,7 +529,7 @@ def detect_mapping(columns: Sequence[str], sample: pd.DataFrame | None = None) -
             props.add("source_id", uuid, EXACT, tier=0)
         for c in columns:
             key = c.strip().lower()
-            if key.startswith("_") and c != uuid or key in _KOBO_METADATA:
+            if (key.startswith("_") and c != uuid) or key in _KOBO_METADATA:
                 excluded.add(c)
         split = re.compile(r"^_(?P<q>.+)_(?P<part>latitude|longitude|altitude|precision)$")
         pairs: dict[str, dict[str, str]] = {}

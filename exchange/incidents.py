@@ -22,7 +22,7 @@ import pandas as pd
 from exchange.columns import ColumnMapping
 from exchange.readers import RawTable
 from geo import cells
-from geo.boundaries import locate, load_units
+from geo.boundaries import load_units, locate
 from geo.gazetteer import Gazetteer
 from geo.geocode import Geocoder
 from geo.parse import parse_coordinates, parse_dates, parse_geopoint
@@ -71,11 +71,15 @@ class ImportPlan:
 
 
 def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str) -> pd.Series | None:
+    """The mapped column, trimmed, with blank cells missing (None when the field is not mapped)."""
     column = mapping.fields.get(name)
     if column is None or column not in frame.columns:
         return None
-    values = frame[column].astype(object)
-    return values.where(values.notna() & (values.astype(str).str.strip() != ""), None)
+    values = frame[column]
+    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+        return values
+    values = values.astype("str").str.strip().where(values.notna())
+    return values.where(values != "")
 
 
 def _severity(values: pd.Series | None, n: int) -> pd.Series:
@@ -93,23 +97,41 @@ def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.array(series.where(series.notna(), None), dtype=object)
 
 
-class _Reasons:
-    """Per-row lists of reason codes, filled column-wise."""
+class _Codes:
+    """Which rows carry which code: one boolean mask per code, so marking a million rows costs nothing."""
 
-    def __init__(self, n: int) -> None:
-        self.rows: list[list[str]] = [[] for _ in range(n)]
+    def __init__(self, n: int, order: tuple[str, ...]) -> None:
+        self.n, self.order = n, order
+        self.masks: dict[str, np.ndarray] = {}
 
     def add(self, mask: np.ndarray, codes: np.ndarray | str) -> None:
-        idx = np.flatnonzero(mask)
+        """Mark ``mask`` rows with ``codes`` (one code for all, or a per-row array of codes)."""
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
         if isinstance(codes, str):
-            for i in idx:
-                self.rows[i].append(codes)
-        else:
-            for i in idx:
-                self.rows[i].append(str(codes[i]))
+            self.masks[codes] = self.masks.get(codes, np.zeros(self.n, dtype=bool)) | mask
+            return
+        values = pd.Series(np.asarray(codes, dtype=object)[mask])
+        rows = np.flatnonzero(mask)
+        for code in values.dropna().unique():
+            hit = np.zeros(self.n, dtype=bool)
+            hit[rows[(values == code).to_numpy()]] = True
+            self.add(hit, str(code))
 
     def any(self) -> np.ndarray:
-        return np.array([bool(r) for r in self.rows], dtype=bool)
+        out = np.zeros(self.n, dtype=bool)
+        for mask in self.masks.values():
+            out |= mask
+        return out
+
+    def lists(self, rows: np.ndarray) -> list[list[str]]:
+        """The codes of each of ``rows``, in the documented order."""
+        ordered = sorted(self.masks, key=lambda c: self.order.index(c) if c in self.order else len(self.order))
+        return [[c for c in ordered if self.masks[c][i]] for i in rows]
+
+    def count(self, rows: np.ndarray) -> Counter:
+        return Counter({code: int(mask[rows].sum()) for code, mask in self.masks.items() if mask[rows].any()})
 
 
 def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxonomy: Taxonomy | None = None,
@@ -125,15 +147,15 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     taxonomy = taxonomy or default_taxonomy()
     frame = raw.frame.reset_index(drop=True)
     n = len(frame)
-    reasons = _Reasons(n)
-    flags: list[list[str]] = [[] for _ in range(n)]
+    reasons = _Codes(n, REASONS)
+    flags = _Codes(n, FLAGS)
 
     # -- when -------------------------------------------------------------------------------
     when = _col(frame, mapping, "date")
     clock = _col(frame, mapping, "time")
     if when is not None and clock is not None:
-        when = pd.Series([f"{d} {c}" if d is not None and c is not None and ":" not in str(d) else d
-                          for d, c in zip(when, clock, strict=True)], dtype=object)
+        joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
+        when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
     dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
     reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
 
@@ -156,10 +178,8 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         lat, lon = np.array(parsed["lat"], dtype=float), np.array(parsed["lon"], dtype=float)
         coord_error = _codes(parsed["error"])
         one_sided = lat_text.isna().to_numpy() ^ lon_text.isna().to_numpy()
-        dms = np.array([bool(_DMS_HINT.search(str(a))) or bool(_DMS_HINT.search(str(b)))
-                        for a, b in zip(lat_text, lon_text, strict=True)], dtype=bool)
-        for i in np.flatnonzero(dms & pd.isna(coord_error)):
-            flags[i].append("dms_coordinates")
+        dms = _looks_dms(lat_text) | _looks_dms(lon_text)
+        flags.add(dms & pd.isna(coord_error), "dms_coordinates")
     elif geopoint is not None:
         has_coord_columns = True
         parsed = parse_geopoint(geopoint)
@@ -187,8 +207,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         if fixed.any():
             lon[fixed], lat[fixed] = lat[fixed].copy(), lon[fixed].copy()
             units.loc[fixed, :] = swapped.loc[fixed, :].to_numpy()
-            for i in np.flatnonzero(fixed):
-                flags[i].append("swapped_coordinates")
+            flags.add(fixed, "swapped_coordinates")
         outside &= ~fixed
     reasons.add(outside, "outside_guinea")
 
@@ -206,7 +225,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         placed = Geocoder(gazetteer or Gazetteer.default()).place_many(names.loc[need_names])
         errors = np.full(n, None, dtype=object)
         errors[need_names] = _codes(placed["error"])
-        reasons.add(np.array([e is not None for e in errors], dtype=bool), errors)
+        reasons.add(pd.notna(errors), errors)
         ok = placed[placed["error"].isna()]
         if len(ok):
             where = load_units().drop(columns="geometry").set_index(["level", "unit_id"])
@@ -218,22 +237,29 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
             level = ok["level"].to_numpy(object)
             units.loc[idx, "region_id"] = found["region_id"].to_numpy(object)
             units.loc[idx, "prefecture_id"] = np.where(level == "region", None, found["prefecture_id"].to_numpy(object))
-            units.loc[idx, "subprefecture_id"] = np.where(level == "subprefecture", ok["unit_id"].to_numpy(object), None)
-            for i in idx:
-                flags[i].append("geocoded_by_name")
+            units.loc[idx, "subprefecture_id"] = np.where(level == "subprefecture",
+                                                          ok["unit_id"].to_numpy(object), None)
+            placed_mask = np.zeros(n, dtype=bool)
+            placed_mask[idx] = True
+            flags.add(placed_mask, "geocoded_by_name")
 
     # -- cells ------------------------------------------------------------------------------
     located = np.array([p is not None for p in precision], dtype=bool) & np.isfinite(lon) & np.isfinite(lat)
+    finest = max(cells.STORED_RESOLUTIONS)
+    fine = cells.points_to_cells(np.where(located, lon, np.nan), np.where(located, lat, np.nan), finest)
     cell_cols = {}
     for res in cells.STORED_RESOLUTIONS:
-        c = cells.points_to_cells(np.where(located, lon, np.nan), np.where(located, lat, np.nan), res)
-        cell_cols[f"h3_r{res}"] = pd.array(np.where(c > 0, cells.to_db(c), 0), dtype="Int64")
-        cell_cols[f"h3_r{res}"][c == 0] = pd.NA
+        c = fine.copy()
+        if res != finest and located.any():
+            c[located] = cells.parents(fine[located], res)
+        column = pd.array(cells.to_db(c), dtype="Int64")
+        column[c == 0] = pd.NA
+        cell_cols[f"h3_r{res}"] = column
 
     # -- duplicates -------------------------------------------------------------------------
     source_id = _col(frame, mapping, "source_id")
     if source_id is not None:
-        sid = source_id.map(lambda v: None if v is None else str(v).strip())
+        sid = source_id.astype("str").where(source_id.notna())
         repeat = sid.notna() & (sid.duplicated(keep="first") | sid.isin(known_source_ids))
         reasons.add(repeat.to_numpy(), "duplicate_source_id")
     else:
@@ -266,7 +292,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         "source_id": sid,
         "occurred_at": dates["value"],
         "category": cats["code"],
-        "sensitive": cats["code"].map(lambda c: taxonomy.is_sensitive(c) if c else False).astype(bool),
+        "sensitive": cats["code"].isin(taxonomy.sensitive_codes).to_numpy(dtype=bool),
         "severity": _severity(_col(frame, mapping, "severity"), n),
         "description": description if description is not None else None,
         "place_name": place_text if place_text is not None else name_columns["commune"],
@@ -277,26 +303,47 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         "subprefecture_id": units["subprefecture_id"].astype(object),
         **cell_cols,
         "source_row": raw.source_rows[: n].astype(np.int64),
-        "flags": [",".join(f) or None for f in flags],
+        "flags": _flag_text(flags, n),
         "geocode_score": score,
     })[keep].reset_index(drop=True)
     raw_rows = frame.astype(object).where(frame.notna(), None)
     review = pd.DataFrame({
         "source_row": raw.source_rows[: n][queued],
         "data": [json.loads(json.dumps(r, default=str)) for r in raw_rows[queued].to_dict("records")],
-        "reasons": [sorted(set(reasons.rows[i]), key=_reason_order) for i in np.flatnonzero(queued)],
+        "reasons": reasons.lists(np.flatnonzero(queued)),
     })
-    counted = Counter(f for i in np.flatnonzero(keep) for f in flags[i])
-    return ImportPlan(records=records, review=review, n_rows=n, flags=counted)
+    return ImportPlan(records=records, review=review, n_rows=n, flags=flags.count(np.flatnonzero(keep)))
 
 
-def _time_buckets(dates: pd.DataFrame) -> pd.Series:
-    """Hour when the time is known, day otherwise: the tolerance of the duplicate test."""
-    value = dates["value"]
-    hour = value.dt.strftime("%Y-%m-%d %H")
-    day = value.dt.strftime("%Y-%m-%d")
-    return hour.where(dates["has_time"].astype(bool), day)
+def _time_buckets(dates: pd.DataFrame) -> np.ndarray:
+    """Hour number when the time is known, minus the day number otherwise: the duplicate tolerance."""
+    return time_buckets(dates["value"], dates["has_time"].to_numpy(dtype=bool))
 
 
-def _reason_order(code: str) -> int:
-    return REASONS.index(code) if code in REASONS else len(REASONS)
+def time_buckets(when: pd.Series, has_time: np.ndarray) -> np.ndarray:
+    """Integer time buckets (hours since 1970 with a time, ``-1 - days`` without) for duplicate keys."""
+    ns = when.to_numpy(dtype="datetime64[ns]").astype("int64")
+    hours = ns // 3_600_000_000_000
+    days = ns // 86_400_000_000_000
+    out = np.where(has_time, hours, -1 - days)
+    return np.where(pd.isna(when).to_numpy(), np.iinfo(np.int64).min, out)
+
+
+def _looks_dms(text: pd.Series) -> np.ndarray:
+    """Rows written in degrees-minutes-seconds (degree/minute marks, colons or spaced numbers)."""
+    values = text.astype("str")
+    plain = values.str.fullmatch(r"\s*-?\d+([.,]\d+)?\s*").fillna(False).to_numpy(dtype=bool)
+    out = np.zeros(len(values), dtype=bool)
+    rest = ~plain & values.notna().to_numpy()
+    if rest.any():
+        out[rest] = values[rest].str.contains(_DMS_HINT).fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+def _flag_text(flags: _Codes, n: int) -> np.ndarray:
+    """Comma-separated flags per row (None for most rows, which carry none)."""
+    out = np.full(n, None, dtype=object)
+    flagged = np.flatnonzero(flags.any())
+    for i, codes in zip(flagged, flags.lists(flagged), strict=True):
+        out[i] = ",".join(codes)
+    return out

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import json
@@ -68,6 +69,7 @@ NOTE_CODES = (
     "missing_geometry",  # some features have no (or an empty/invalid) geometry: NaN
     "reprojected",  # coordinates were converted to EPSG:4326
     "crs_missing_assumed_wgs84",  # vector file without CRS: taken as longitude/latitude
+    "formula_without_value",  # XLSX formula never calculated: its text ("=A2+1") is the cell
 )
 
 LON_COLUMN = "__lon"
@@ -546,46 +548,18 @@ def _name_and_drop(
     return [names[j] for j in keep], keep
 
 
-def _frame_from_rows(
-    rows: list[tuple[int, list[str | None]]], header: _Header, notes: _Notes
-) -> tuple[pd.DataFrame, np.ndarray]:
-    width = max([len(header.names)] + [len(c) for _, c in rows])
-    if header.header_row == 0:
-        width = max(width, 1)
-    columns: list[list[str | None]] = [[] for _ in range(width)]
-    for _, cells in rows:
-        n = len(cells)
-        for j in range(width):
-            columns[j].append(cells[j] if j < n else None)
-    names, keep = _name_and_drop(
-        header.names, width, notes, lambda j: all(v is None for v in columns[j])
-    )
-    frame = pd.DataFrame(
-        {name: pd.array(columns[j], dtype="str") for name, j in zip(names, keep, strict=True)},
-        columns=names,
-    )
-    if not names:
-        frame = pd.DataFrame(index=pd.RangeIndex(len(rows)))
-    return frame, np.array([r for r, _ in rows], dtype=np.int64)
-
-
-def _table_from_records(
-    records: list[_Record], notes: _Notes
-) -> tuple[pd.DataFrame, np.ndarray, _Header]:
+def _parts_from_records(records: list[_Record], fmt: str, notes: _Notes) -> _Parts:
+    """Header found among ``records``, the records after it as the table (XLSX rows)."""
     header = _locate_header(records)
-    for code in header.notes:
-        notes.add(code)
-    rows = []
-    blank = False
-    for rec in records[header.data_start :]:
-        if rec.blank:
-            blank = True
-        else:
-            rows.append((rec.first_line, rec.cells))
-    if blank:
-        notes.add("blank_rows_skipped")
-    frame, source_rows = _frame_from_rows(rows, header, notes)
-    return frame, source_rows, header
+    data = [list(r.cells) for r in records[header.data_start :]]
+    width = max([len(header.names), 1] + [len(c) for c in data])
+    for cells in data:
+        cells.extend([None] * (width - len(cells)))
+    columns = [_string_array(col) for col in zip(*data, strict=True)] if data else []
+    if not data:
+        columns = [_string_array(()) for _ in range(width)]
+    lines = np.array([r.first_line for r in records[header.data_start :]], dtype=np.int64)
+    return _finish_columns(columns, lines, header, False, fmt, notes)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -666,130 +640,191 @@ def _read_csv(raw: bytes, text: str, encoding: str, notes: _Notes) -> _Parts:
         raise ReadError("empty_file", "the file holds only separators and blank lines")
     header = _locate_header(head)
     parts = None
-    if len(text) >= _ARROW_MIN_CHARS:  # the Arrow path only pays off on big files
+    if len(text) >= _ARROW_MIN_CHARS:  # Arrow only pays off on big files
         parts = _read_csv_arrow(raw, text, encoding, delimiter, header, notes)
     if parts is None:
-        frame, source_rows = _read_csv_python(text, delimiter, notes)
-        parts = _Parts(frame, source_rows, "csv")
-    parts.encoding, parts.delimiter, parts.header_row = encoding, delimiter, header.header_row
+        parts = _read_csv_python(text, delimiter, notes)
+    parts.encoding, parts.delimiter = encoding, delimiter
     return parts
 
 
-def _read_csv_python(text: str, delimiter: str, notes: _Notes) -> tuple[pd.DataFrame, np.ndarray]:
-    records = list(_iter_csv(text, delimiter))
-    _check_unterminated_quote(text, records)
-    frame, source_rows, header = _table_from_records(records, notes)
-    if header.header_row and any(
-        len(r.cells) != header.fields
-        for r in records[header.data_start :]
-        if r.cells and not r.blank
-    ):
-        notes.add("ragged_rows")
-    return frame, source_rows
+def _read_csv_python(text: str, delimiter: str, notes: _Notes) -> _Parts:
+    """Any CSV, with the csv module (ragged rows, stray quotes, lone CR line breaks...)."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of new lists and strings would run the cycle collector over and over
+    try:
+        return _read_csv_records(text, delimiter, notes)
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _check_unterminated_quote(text: str, records: list[_Record]) -> None:
-    if not records or text.count('"') % 2 == 0:
-        return
-    last = records[-1]
-    if last.last_line > last.first_line and any(c is not None and "\n" in c for c in last.cells):
+def _read_csv_records(text: str, delimiter: str, notes: _Notes) -> _Parts:
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', doublequote=True
+    )
+    rows: list[list[str]] = []
+    firsts: list[int] = []
+    previous = 0
+    try:
+        for fields in reader:
+            firsts.append(previous + 1)
+            previous = reader.line_num
+            rows.append(fields)
+    except csv.Error as exc:
+        raise ReadError("unreadable", f"line {previous + 1}: {exc}") from exc
+    if rows and text.count('"') % 2 and previous > firsts[-1] and any("\n" in f for f in rows[-1]):
         raise ReadError(
             "unreadable",
-            f"a quoted field starting on line {last.first_line} is never "
-            f"closed: the rest of the file (to line {last.last_line}) would be one cell",
+            f"a quoted field starting on line {firsts[-1]} is never closed: "
+            f"the rest of the file (to line {previous}) would be one cell",
         )
+    head: list[_Record] = []
+    for i, fields in enumerate(rows):
+        cells = [_clean(f) for f in fields]
+        head.append(_Record(firsts[i], firsts[i + 1] - 1 if i + 1 < len(rows) else previous, cells))
+        if sum(not r.blank for r in head) > HEADER_SCAN_ROWS + 2:
+            break
+    header = _locate_header(head)
+    data = rows[header.data_start :]
+    ragged = bool(header.header_row) and any(len(r) != header.fields for r in data if r)
+    width = max([header.fields, 1] + [len(r) for r in data])
+    for r in data:
+        if len(r) < width:
+            r.extend([""] * (width - len(r)))
+    columns = [_string_array(col) for col in zip(*data, strict=True)] if data else []
+    if not data:
+        columns = [_string_array(()) for _ in range(width)]
+    lines = np.array(firsts[header.data_start :], dtype=np.int64)
+    parts = _finish_columns(columns, lines, header, False, "csv", notes)
+    if ragged:
+        notes.add("ragged_rows")
+    return parts
+
+
+def _string_array(values: Sequence[str]) -> Any:
+    import pyarrow as pa
+
+    return pa.array(values, type=pa.string())
+
+
+def _finish_columns(
+    columns: list[Any],
+    line_numbers: np.ndarray,
+    header: _Header,
+    blank_seen: bool,
+    fmt: str,
+    notes: _Notes,
+) -> _Parts:
+    """Arrow string columns -> RawTable parts: blanks to NaN, blank rows dropped, names final."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for code in header.notes:
+        notes.add(code)
+    cleaned = []
+    blank_row = None
+    for col in columns:
+        # Empty or whitespace-only cells are missing values (no copy when there are none).
+        blank = pc.or_kleene(pc.equal(pc.binary_length(col), 0), pc.utf8_is_space(col))
+        if pc.any(blank).as_py():
+            col = pc.if_else(blank, pa.scalar(None, pa.string()), col)
+        cleaned.append(col)
+        null = pc.is_null(col)
+        blank_row = null if blank_row is None else pc.and_(blank_row, null)
+    if blank_row is not None and pc.any(blank_row).as_py():
+        blank_seen = True
+        keep_rows = pc.invert(blank_row)
+        cleaned = [pc.filter(c, keep_rows) for c in cleaned]
+        line_numbers = line_numbers[keep_rows.to_numpy(zero_copy_only=False)]
+    if blank_seen:
+        notes.add("blank_rows_skipped")
+    names, keep = _name_and_drop(
+        header.names, len(cleaned), notes, lambda j: cleaned[j].null_count == len(cleaned[j])
+    )
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    table = pa.table([cleaned[j] for j in keep], names=[f"f{j}" for j in keep])
+    frame = table.to_pandas(types_mapper=lambda t: dtype if t == pa.string() else None)
+    frame.columns = names
+    if not keep:
+        frame = pd.DataFrame(index=pd.RangeIndex(len(line_numbers)))
+    return _Parts(frame, line_numbers.astype(np.int64), fmt, header_row=header.header_row)
 
 
 def _read_csv_arrow(
     raw: bytes, text: str, encoding: str, delimiter: str, header: _Header, notes: _Notes
 ) -> _Parts | None:
-    """Fast path for big files whose lines are records (no quoted newlines, no lone CR).
+    """Fast path for big files: Arrow parses, numpy finds on which line each record starts.
 
-    Returns None when the file does not qualify or Arrow disagrees; the csv module then reads it.
+    A newline ends a record when an even number of quotes precedes it (RFC 4180 quoting), so
+    quoted line breaks are handled. Returns None (the csv module then reads the file) when the
+    file has no header, lone CR line breaks, an odd number of quotes, rows with another number of
+    fields than the header, or when Arrow and the line count disagree.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     if header.header_row == 0:
         return None
-    body = (
-        raw[3:] if encoding == "utf-8-sig" else raw if encoding == "utf-8" else text.encode("utf-8")
-    )
+    if encoding == "utf-8-sig":
+        body = raw[3:]
+    else:
+        body = raw if encoding == "utf-8" else text.encode("utf-8")
     if body.find(b"\r") != -1 and body.count(b"\r") != body.count(b"\r\n"):
-        return None  # lone CR line breaks: Arrow and the csv module would count lines differently
+        return None
     arr = np.frombuffer(body, dtype=np.uint8)
     newlines = np.flatnonzero(arr == 10)
-    starts = np.concatenate(([0], newlines + 1))
-    if starts[-1] >= len(arr):
-        starts = starts[:-1]
-    if header.last_line >= len(starts):  # header is the whole file: nothing to read
-        return None
+    multiline = False
     if body.find(b'"') != -1:
-        # An odd number of quotes on a line means a quoted field runs onto the next line.
         quotes = np.flatnonzero(arr == 34)
-        before = np.searchsorted(quotes, starts)
-        if np.any(np.diff(np.append(before, len(quotes))) % 2):
+        if len(quotes) % 2:
             return None
-    ends = np.append(starts[1:], len(arr))
-    lengths = ends - starts
-    has_nl = arr[ends - 1] == 10
-    lengths = lengths - has_nl
-    has_cr = (lengths > 0) & (arr[np.maximum(starts + lengths - 1, 0)] == 13)
-    lengths = lengths - has_cr
-    first_data = header.last_line  # 0-based index of the first line after the header
-    line_numbers = np.flatnonzero(lengths[first_data:] > 0) + first_data + 1
+        inside = np.searchsorted(quotes, newlines) % 2 == 1
+        multiline = bool(inside.any())
+        ends = newlines[~inside]
+    else:
+        ends = newlines
+    starts = np.concatenate(([0], ends + 1))
+    stops = np.append(ends, len(arr))  # exclusive end of each record's text
+    if starts[-1] >= len(arr):
+        starts, stops = starts[:-1], stops[:-1]
+    lines = np.searchsorted(newlines, starts) + 1  # line on which each record starts
+    lengths = stops - starts
+    cr = np.zeros(len(lengths), dtype=bool)
+    nonzero = lengths > 0
+    cr[nonzero] = arr[stops[nonzero] - 1] == 13
+    lengths = lengths - cr
+    first = int(np.searchsorted(lines, header.last_line + 1))
+    if first >= len(starts):
+        return None
+    line_numbers = lines[first:][lengths[first:] > 0]
     width = header.fields
+    names = [f"f{j}" for j in range(width)]
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body[int(starts[first_data]) :]),
-            read_options=pacsv.ReadOptions(
-                column_names=[f"f{j}" for j in range(width)], block_size=1 << 24
-            ),
+            pa.BufferReader(pa.py_buffer(body)[int(starts[first]) :]),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(
                 delimiter=delimiter,
                 quote_char='"',
                 double_quote=True,
-                newlines_in_values=False,
+                newlines_in_values=multiline,
                 ignore_empty_lines=True,
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types={f"f{j}": pa.string() for j in range(width)},
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
+                column_types={n: pa.string() for n in names},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     if table.num_rows != len(line_numbers):
         return None
-    for code in header.notes:
-        notes.add(code)
-    columns = []
-    blank_row = None
-    for col in table.columns:
-        col = pc.if_else(
-            pc.equal(pc.utf8_trim_whitespace(col), ""), pa.scalar(None, pa.string()), col
-        )
-        columns.append(col)
-        null = pc.is_null(col)
-        blank_row = null if blank_row is None else pc.and_(blank_row, null)
-    keep_mask = pc.invert(blank_row) if blank_row is not None else None
-    if keep_mask is not None and not pc.all(keep_mask).as_py():
-        notes.add("blank_rows_skipped")
-        columns = [pc.filter(c, keep_mask) for c in columns]
-        line_numbers = line_numbers[keep_mask.to_numpy(zero_copy_only=False)]
-    if np.any(lengths[first_data:] == 0):
-        notes.add("blank_rows_skipped")
-    names, keep = _name_and_drop(
-        header.names, width, notes, lambda j: columns[j].null_count == len(columns[j])
-    )
-    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
-    kept = pa.table([columns[j] for j in keep], names=[f"f{j}" for j in keep])
-    frame = kept.to_pandas(types_mapper=lambda t: dtype if t == pa.string() else None)
-    frame.columns = names
-    return _Parts(frame, line_numbers.astype(np.int64), "csv")
+    columns = [col.combine_chunks() for col in table.columns]
+    blank_seen = bool(np.any(lengths[first:] == 0))
+    return _finish_columns(columns, line_numbers, header, blank_seen, "csv", notes)
 
 
 # --------------------------------------------------------------------------- JSON / GeoJSON
@@ -833,13 +868,8 @@ def _scalar_text(value: Any) -> str | None:
 
 
 def _datetime_text(value: dt.datetime) -> str:
-    if value.microsecond >= 500_000:
-        value = value + dt.timedelta(microseconds=1_000_000 - value.microsecond)
-    value = (
-        value.replace(microsecond=0, tzinfo=None)
-        if value.tzinfo is None
-        else value.replace(microsecond=0)
-    )
+    """ISO text to the second: "2026-05-03" at midnight, else "2026-05-03 14:30:00"."""
+    value = (value + dt.timedelta(microseconds=500_000)).replace(microsecond=0)
     if value.tzinfo is None and value.time() == dt.time(0, 0):
         return value.date().isoformat()
     text = value.strftime("%Y-%m-%d %H:%M:%S")
@@ -1032,11 +1062,12 @@ def _read_zip(raw: bytes, ext: str, sheet: str | int | None, notes: _Notes) -> _
     )
 
 
-def _read_xlsx(raw: bytes, sheet: str | int | None, notes: _Notes) -> _Parts:
+def _sheet_rows(raw: bytes, sheet: str | int | None, data_only: bool) -> tuple[str, list, int]:
+    """(title, rows of cell values, number of sheets) of the chosen worksheet."""
     import openpyxl
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        book = openpyxl.load_workbook(io.BytesIO(raw), read_only=True, data_only=data_only)
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
         raise ReadError(
             "unreadable", f"the Excel workbook cannot be opened ({type(exc).__name__}: {exc})"
@@ -1045,33 +1076,48 @@ def _read_xlsx(raw: bytes, sheet: str | int | None, notes: _Notes) -> _Parts:
         sheets = list(book.worksheets)
         if not sheets:
             raise ReadError("no_table", "the workbook has no worksheet")
-        ws = _pick(
-            sheets,
-            [s.title for s in sheets],
-            sheet,
-            "sheet",
-            default=next((s for s in sheets if s.sheet_state == "visible"), sheets[0]),
-        )
-        if len(sheets) > 1:
-            notes.add("other_sheets_ignored")
+        visible = next((s for s in sheets if s.sheet_state == "visible"), sheets[0])
+        ws = _pick(sheets, [s.title for s in sheets], sheet, "sheet", default=visible)
         try:
             ws.reset_dimensions()
-            records = [
-                _Record(r, r, [_scalar_text(v) for v in row])
-                for r, row in enumerate(ws.iter_rows(min_row=1, values_only=True), start=1)
-            ]
-        except ReadError:
-            raise
+            rows = [list(row) for row in ws.iter_rows(min_row=1, values_only=True)]
         except Exception as exc:
             raise ReadError(
                 "unreadable", f"sheet {ws.title!r} cannot be read ({type(exc).__name__}: {exc})"
             ) from exc
+        return ws.title, rows, len(sheets)
     finally:
         book.close()
+
+
+def _read_xlsx(raw: bytes, sheet: str | int | None, notes: _Notes) -> _Parts:
+    """The cached values Excel saved; a formula never calculated (file written by a script)
+    keeps its formula text ("=A2+1") rather than becoming an empty cell."""
+    title, rows, count = _sheet_rows(raw, sheet, data_only=True)
+    if count > 1:
+        notes.add("other_sheets_ignored")
+    if _has_formulas(raw):
+        _, formulas, _ = _sheet_rows(raw, sheet, data_only=False)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None and r < len(formulas) and c < len(formulas[r]):
+                    formula = formulas[r][c]
+                    if isinstance(formula, str) and formula.startswith("="):
+                        row[c] = formula
+                        notes.add("formula_without_value")
+    records = [_Record(r, r, [_scalar_text(v) for v in row]) for r, row in enumerate(rows, start=1)]
     if not any(not r.blank for r in records):
-        raise ReadError("no_table", f"sheet {ws.title!r} is empty")
-    frame, source_rows, header = _table_from_records(records, notes)
-    return _Parts(frame, source_rows, "xlsx", header_row=header.header_row)
+        raise ReadError("no_table", f"sheet {title!r} is empty")
+    return _parts_from_records(records, "xlsx", notes)
+
+
+def _has_formulas(raw: bytes) -> bool:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        for info in archive.infolist():
+            if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                if re.search(rb"<(?:\w+:)?f[ >]", archive.read(info)):
+                    return True
+    return False
 
 
 def _pick(items: list, names: list[str], wanted: str | int | None, what: str, default: Any) -> Any:

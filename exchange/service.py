@@ -6,15 +6,15 @@ the same result whichever way it comes in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
 from exchange.columns import ColumnMapping, detect_mapping
-from exchange.incidents import ImportPlan, plan_incidents
+from exchange.incidents import ImportPlan, plan_incidents, time_buckets
 from exchange.readers import RawTable, read_table
 from storage import Store
 
@@ -46,7 +46,8 @@ def resolve_mapping(store: Store, raw: RawTable, mapping_name: str | None = None
         mapping = ColumnMapping.from_json(saved[mapping_name])
         absent = sorted(c for c in mapping.fields.values() if c not in raw.frame.columns)
         if absent:
-            raise MappingError("mapping_columns_absent", f"columns {absent} of mapping {mapping_name!r} are not in the file")
+            raise MappingError("mapping_columns_absent",
+                               f"columns {absent} of mapping {mapping_name!r} are not in the file")
     else:
         mapping = detect_mapping(list(raw.frame.columns), raw.frame.head(50))
     missing = mapping.missing_required()
@@ -61,12 +62,9 @@ def stored_keys(store: Store) -> Callable[[pd.Timestamp, pd.Timestamp], pd.DataF
     def fetch(start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         keys = store.incident_keys(start.to_pydatetime(), end.to_pydatetime())
         at = keys["occurred_at"]
-        midnight = (at.dt.hour == 0) & (at.dt.minute == 0)
-        return pd.DataFrame({
-            "category": keys["category"],
-            "cell": keys["h3_r9"],
-            "bucket": at.dt.strftime("%Y-%m-%d %H").where(~midnight, at.dt.strftime("%Y-%m-%d")),
-        })
+        has_time = ((at.dt.hour != 0) | (at.dt.minute != 0)).to_numpy(dtype=bool)  # midnight: a date only
+        return pd.DataFrame({"category": keys["category"], "cell": keys["h3_r9"],
+                             "bucket": time_buckets(at, has_time)})
 
     return fetch
 

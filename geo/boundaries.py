@@ -130,9 +130,11 @@ def ancestors(unit_id: str, level: Level | None = None) -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
-def _subprefecture_tree() -> tuple[shapely.STRtree, pd.DataFrame]:
+def _subprefecture_tree() -> tuple[shapely.STRtree, np.ndarray, pd.DataFrame]:
     subs = load_units("subprefecture")
-    return shapely.STRtree(subs.geometry.values), subs[["unit_id", "prefecture_id", "region_id"]]
+    polygons = subs.geometry.values
+    shapely.prepare(polygons)  # prepared polygons make each point test logarithmic, not linear
+    return shapely.STRtree(polygons), polygons, subs[["unit_id", "prefecture_id", "region_id"]]
 
 
 def locate(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray) -> pd.DataFrame:
@@ -140,28 +142,33 @@ def locate(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray)
 
     Returns a frame aligned with the input with columns ``subprefecture_id``,
     ``prefecture_id`` and ``region_id``; points outside Guinea (or with NaN
-    coordinates) get ``None``. A point on a shared border goes to the unit with
-    the lowest index, so the answer is deterministic.
+    coordinates) get missing values. The tree gives bounding-box candidates,
+    then each polygon tests its candidates in one prepared ``intersects_xy``
+    call. A point on a shared border goes to the unit with the lowest index,
+    so the answer is deterministic.
     """
     x = np.asarray(lon, dtype=float)
     y = np.asarray(lat, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError("lon and lat must be 1-D arrays of the same length")
-    tree, attrs = _subprefecture_tree()
+    tree, polygons, attrs = _subprefecture_tree()
     ok = np.isfinite(x) & np.isfinite(y)
     hit = np.full(len(x), -1, dtype=np.int64)
     if ok.any():
         idx = np.flatnonzero(ok)
-        pts = shapely.points(x[idx], y[idx])
-        src, poly = tree.query(pts, predicate="intersects")
-        if len(src):
-            order = np.lexsort((poly, src))
-            src, poly = src[order], poly[order]
-            first = np.r_[True, src[1:] != src[:-1]]
-            hit[idx[src[first]]] = poly[first]
+        src, poly = tree.query(shapely.points(x[idx], y[idx]))
+        order = np.argsort(poly, kind="stable")
+        src, poly = idx[src[order]], poly[order]
+        starts = np.flatnonzero(np.r_[True, poly[1:] != poly[:-1]]) if len(poly) else np.array([], int)
+        for start, stop in zip(starts, [*starts[1:], len(poly)][: len(starts)], strict=True):
+            candidates = src[start:stop]
+            candidates = candidates[hit[candidates] < 0]
+            inside = shapely.intersects_xy(polygons[poly[start]], x[candidates], y[candidates])
+            hit[candidates[inside]] = poly[start]
     found = hit >= 0
     columns = {}
-    for col, src_col in (("subprefecture_id", "unit_id"), ("prefecture_id", "prefecture_id"), ("region_id", "region_id")):
+    pairs = (("subprefecture_id", "unit_id"), ("prefecture_id", "prefecture_id"), ("region_id", "region_id"))
+    for col, src_col in pairs:
         values = np.full(len(x), None, dtype=object)
         values[found] = attrs[src_col].to_numpy()[hit[found]]
         columns[col] = values

@@ -83,7 +83,7 @@ def _subprefecture_names(adm3: gpd.GeoDataFrame, prefs: pd.DataFrame, overrides:
     """Official display names: "X Ctre" becomes "<accented prefecture> Centre", then curated overrides."""
     accented = dict(zip(prefs["prefecture_ascii"].map(normalize), prefs["prefecture"], strict=True))
     names = []
-    for source, pref in zip(adm3["shapeName"], adm3["prefecture_id"], strict=True):
+    for source in adm3["shapeName"]:
         name = source
         if source.endswith(" Ctre"):
             town = source[: -len(" Ctre")]
@@ -136,7 +136,8 @@ def build(source: Path, population: Path, out: Path) -> BuildReport:
 
     sub = gpd.GeoDataFrame(
         {
-            "unit_id": [f"{p}-{slug(strip_accents(n))}" for p, n in zip(named["prefecture_id"], named["name"], strict=True)],
+            "unit_id": [f"{p}-{slug(strip_accents(n))}"
+                        for p, n in zip(named["prefecture_id"], named["name"], strict=True)],
             "level": "subprefecture",
             "name": named["name"],
             "source_name": named["source_name"],

@@ -15,9 +15,10 @@ import numpy as np
 import h3
 
 try:  # optional fast path
+    from h3ronpy import change_resolution as _h3ronpy_parents
     from h3ronpy.vector import coordinates_to_cells as _h3ronpy_cells
 except ImportError:  # pragma: no cover - exercised when the extra is absent
-    _h3ronpy_cells = None
+    _h3ronpy_cells = _h3ronpy_parents = None
 
 #: Resolutions stored with each point record (about 36 km², 5 km², 0.7 km², 0.1 km² per cell).
 STORED_RESOLUTIONS: tuple[int, ...] = (6, 7, 8, 9)
@@ -72,14 +73,28 @@ def boundary_lonlat(cell: int) -> list[tuple[float, float]]:
     return [(lng, lat) for lat, lng in h3.cell_to_boundary(h3.int_to_str(int(cell)))]
 
 
-def parents(cells_: Iterable[int], res: int) -> np.ndarray:
-    """Each cell's ancestor at the coarser resolution ``res`` (cells coarser than ``res`` are kept)."""
+def parents(cells_: Iterable[int], res: int, *, fast: bool = True) -> np.ndarray:
+    """Each cell's ancestor at the coarser resolution ``res`` (cells coarser than ``res`` are kept; 0 stays 0)."""
     res = _check_resolution(res)
+    arr = np.asarray(list(cells_) if not isinstance(cells_, np.ndarray) else cells_, dtype=np.uint64)
+    if fast and _h3ronpy_parents is not None and len(arr) and (arr > 0).all():
+        finer = np.array([h3.get_resolution(h3.int_to_str(int(arr[0])))])
+        if finer[0] >= res and _same_resolution(arr):
+            return np.asarray(_h3ronpy_parents(arr, res), dtype=np.uint64)
     out = []
-    for c in cells_:
+    for c in arr:
+        if c == 0:
+            out.append(0)
+            continue
         text = h3.int_to_str(int(c))
         out.append(h3.str_to_int(h3.cell_to_parent(text, res)) if h3.get_resolution(text) > res else int(c))
     return np.asarray(out, dtype=np.uint64)
+
+
+def _same_resolution(arr: np.ndarray) -> bool:
+    """H3 stores the resolution in bits 52-55 of the index: one vectorized check."""
+    res = (arr >> np.uint64(52)) & np.uint64(0xF)
+    return bool((res == res[0]).all())
 
 
 def centers(cells_: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:

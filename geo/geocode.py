@@ -85,7 +85,7 @@ class Geocoder:
         return resolved if resolved is not None else Placement(error="place_not_found")
 
     def place_many(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Placements for every row of ``frame`` (columns among :data:`NAME_FIELDS`), one lookup per distinct combination."""
+        """Placements for every row of ``frame`` (columns among :data:`NAME_FIELDS`), one lookup per combination."""
         fields = [f for f in NAME_FIELDS if f in frame.columns]
         if not fields:
             return pd.DataFrame({"unit_id": [None] * len(frame), "level": None, "score": 0.0,

@@ -994,7 +994,7 @@ def parse_dates(
     ok = err == _OK
     ns = np.full(len(err), _NAT, dtype=np.int64)
     ns[ok] = cells.secs[ok] * _NS + cells.nanos[ok]
-    value = pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
+    value = pd.array(ns.view("datetime64[ns]")).tz_localize("UTC")
     return pd.DataFrame(
         {"value": value, "error": _codes(err, _DATE_CODES), "has_time": cells.has_time & ok}
     )

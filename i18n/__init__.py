@@ -13,7 +13,7 @@ import gettext
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
@@ -28,7 +28,7 @@ LANGUAGES: dict[str, str] = {"fr": "Français", "en": "English"}
 DEFAULT_LANGUAGE = "fr"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalog(lang: str) -> gettext.GNUTranslations:
     po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     mo = po.with_suffix(".mo")
@@ -96,7 +96,7 @@ def t_for(lang: str) -> Translator:
     return _translator(lang)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translator(lang: str) -> Translator:
     return Translator(lang)
 

@@ -27,7 +27,10 @@ URL_PREFIX = "/app/static/vendor"
 ASSETS: dict[str, tuple[str, str]] = {
     "leaflet": ("leaflet/dist/leaflet.js", "leaflet/leaflet.js"),
     "leaflet_css": ("leaflet/dist/leaflet.css", "leaflet/leaflet.css"),
-    "markerclusterjs": ("leaflet.markercluster/dist/leaflet.markercluster.js", "markercluster/leaflet.markercluster.js"),
+    "markerclusterjs": (
+        "leaflet.markercluster/dist/leaflet.markercluster.js",
+        "markercluster/leaflet.markercluster.js",
+    ),
     "markerclustercss": ("leaflet.markercluster/dist/MarkerCluster.css", "markercluster/MarkerCluster.css"),
     "markerclusterdefaultcss": (
         "leaflet.markercluster/dist/MarkerCluster.Default.css",

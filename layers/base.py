@@ -14,11 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import folium
-from branca.element import MacroElement
 from jinja2 import Template
 
-from i18n import Translator
+import folium
+from branca.element import MacroElement
 
 
 @dataclass(frozen=True)

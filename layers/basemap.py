@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import folium
-
 import geopandas as gpd
 
 from i18n import N_, Translator

@@ -8,10 +8,10 @@ share this layer.
 
 from __future__ import annotations
 
-import folium
 import numpy as np
 import pandas as pd
 
+import folium
 import geopandas as gpd
 import shapely
 

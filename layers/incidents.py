@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-import folium
-import folium.plugins
 import numpy as np
 import pandas as pd
+
+import folium
+import folium.plugins
 
 from geo import cells as h3cells
 from geo.taxonomy import Taxonomy

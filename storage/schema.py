@@ -135,7 +135,7 @@ incident = _table(
     sa.Column("h3_r6", sa.BigInteger),
     sa.Column("h3_r7", sa.BigInteger, index=True),
     sa.Column("h3_r8", sa.BigInteger, index=True),
-    sa.Column("h3_r9", sa.BigInteger, index=True),
+    sa.Column("h3_r9", sa.BigInteger),
     *_record_columns(),
     sa.Column("source_row", sa.Integer),
     sa.Column("flags", sa.String(200)),

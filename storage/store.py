@@ -28,6 +28,7 @@ from storage.schema import TABLES, WRITABLE, import_batch, metadata
 ENV_URL = "PROXIMITE_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+SQLITE_CACHE_KB = 64 * 1024
 # Columns the store fills itself; values in incoming frames are overridden.
 MANAGED_COLUMNS = frozenset({"batch_id", "is_demo", "created_at", "version"})
 DATETIME_DTYPE = "datetime64[us, UTC]"
@@ -68,6 +69,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS:d}")
+    # WAL + NORMAL is durable across application crashes (only an OS crash may lose the last commit)
+    # and much faster for large imports; a 64 MB page cache keeps index inserts off the disk.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KB:d}")
     cur.close()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from geo.gazetteer import Gazetteer
-from i18n import Translator, t_for
 from geo.taxonomy import Taxonomy, default_taxonomy
+from i18n import Translator, t_for
 from storage import Store, open_store
 from storage.queries import Viewer
 from views import state

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from exchange.columns import FIELDS, ColumnMapping, detect_mapping
-from exchange.readers import ReadError, RawTable, read_table
+from exchange.readers import RawTable, ReadError, read_table
 from exchange.service import KIND, plan_file
 from i18n import N_, Translator
 from i18n.reasons import reason_text
@@ -94,7 +94,7 @@ def _history(t: Translator) -> None:
         return
     table = pd.DataFrame({
         t("Batch"): batches["id"], t("File"): batches["file_name"], t("By"): batches["created_by"],
-        t("When"): [t.d(v.to_pydatetime() if hasattr(v, "to_pydatetime") else v, "short") for v in batches["created_at"]],
+        t("When"): [t.d(pd.Timestamp(v).to_pydatetime(), "short") for v in batches["created_at"]],
         t("Imported"): batches["n_imported"], t("Sent to review"): batches["n_queued"],
         t("Undone"): [t.d(v, "short") if v is not None and v == v else "" for v in batches["undone_at"]],
     })

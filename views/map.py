@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import folium
 import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from geo.boundaries import LEVELS, Level, get_unit, load_display, load_outline
+import folium
+
 from exchange.export import export
 from geo.aggregate import rollup, source_resolution
+from geo.boundaries import LEVELS, Level, get_unit, load_display, load_outline
 from geo.cells import resolution_for_zoom
 from geo.gazetteer import Match
 from i18n import N_, Translator

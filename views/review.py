@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from exchange.columns import ColumnMapping
-from exchange.readers import RawTable
 from exchange.incidents import ImportPlan
+from exchange.readers import RawTable
 from exchange.service import plan_file
 from i18n import Translator
 from i18n.reasons import reason_text

@@ -585,7 +585,7 @@ def test_ragged_rows_keep_every_value():
 def test_trailing_empty_columns_from_excel_are_dropped():
     t = read_table(b"a;b;;\n1;2;;\n3;4;;\n", "x.csv")
     assert list(t.frame.columns) == ["a", "b"]
-    assert "empty_columns_dropped" in t.notes
+    assert t.notes == ("empty_columns_dropped",)
 
 
 def test_merged_header_with_repeated_lower_names_keeps_the_group():
@@ -638,35 +638,58 @@ def test_arrow_and_csv_module_paths_agree(monkeypatch, name):
 
 
 def _big_csv(n: int) -> tuple[bytes, list[int]]:
-    """n rows, cp1252, ';' with decimal commas, a title row, blank lines and an Excel empty row."""
+    """n rows, cp1252, ';', decimal commas, a title row, blank lines, an Excel empty row and a
+    quoted line break; returns the bytes and the line number of each data row."""
     rng = np.random.default_rng(42)
     lat = np.char.replace(np.round(rng.uniform(7.3, 12.5, n), 5).astype(str), ".", ",")
     lon = np.char.replace(np.round(rng.uniform(-14.9, -7.8, n), 5).astype(str), ".", ",")
-    cats = np.array(["Vol simple", "Coups et blessures", "Trouble à l'ordre public"])[
-        rng.integers(0, 3, n)
-    ]
-    lines = ["Registre national;;;;;", "N°;Date;Catégorie;Latitude;Longitude;Lieu"]
+    labels = np.array(["Vol simple", "Coups et blessures", "Trouble à l'ordre public"])
+    cats = labels[rng.integers(0, 3, n)]
+    lines = ["Registre national;;;;;;", "N°;Date;Catégorie;Latitude;Longitude;Lieu;Note"]
     rows = []
     for i in range(n):
         if i == 1000:
             lines.append("")
         if i == 2000:
-            lines.append(";;;;;")
-        lines.append(f"R{i};12/03/2026;{cats[i]};{lat[i]};{lon[i]};Nzérékoré")
-        rows.append(len(lines))
+            lines.append(";;;;;;")
+        note = '"deux lignes;\nfin"' if i == 3000 else ""
+        lines.append(f"R{i};12/03/2026;{cats[i]};{lat[i]};{lon[i]};Nzérékoré;{note}")
+        rows.append(len(lines) + (1 if i > 3000 else 0))
     return ("\r\n".join(lines) + "\r\n").encode("cp1252"), rows
 
 
-def test_big_csv_reads_every_row_with_its_line_number():
+def test_big_csv_reads_every_row_with_its_line_number(monkeypatch):
     data, rows = _big_csv(200_000)
+
+    def no_fallback(*args, **kwargs):
+        raise AssertionError("a clean big file must not fall back to the csv module")
+
+    monkeypatch.setattr(readers, "_read_csv_python", no_fallback)
     t = read_table(data, "big.csv")
     assert len(t.frame) == 200_000
     assert t.source_rows.tolist() == rows
     assert (t.encoding, t.delimiter, t.header_row) == ("cp1252", ";", 2)
     assert t.notes == ("title_rows_skipped", "blank_rows_skipped")
     assert t.frame["N°"].iloc[-1] == "R199999" and t.frame["Lieu"].iloc[0] == "Nzérékoré"
+    assert t.frame["Note"].iloc[3000] == "deux lignes;\nfin" and t.frame["Note"].count() == 1
     assert t.frame["Latitude"].str.contains(",").all()
     assert all(t.frame[c].dtype == "str" for c in t.frame.columns)
+
+
+def test_big_csv_with_ragged_rows_falls_back_and_keeps_everything():
+    data, rows = _big_csv(30_000)
+    data = data.replace(b"R29999;", b"R29999;extra;", 1)
+    t = read_table(data, "big.csv")
+    assert t.source_rows.tolist() == rows and len(t.frame) == 30_000
+    # The shifted row keeps all its values; the 8th field it adds is empty, so no column_8.
+    assert t.notes == (
+        "title_rows_skipped",
+        "blank_rows_skipped",
+        "empty_columns_dropped",
+        "ragged_rows",
+    )
+    assert t.frame.iloc[-1].tolist()[:3] == ["R29999", "extra", "12/03/2026"]
+    assert t.frame["Note"].iloc[-1] == "Nzérékoré"
 
 
 # --------------------------------------------------------------------------- JSON / vector details
@@ -720,3 +743,45 @@ def test_single_feature_and_invalid_geometry():
     t = read_table(json.dumps(doc).encode(), "f.geojson")
     assert list(t.frame.columns) == ["__lon.1", "__lon", "__lat"]
     assert pd.isna(t.frame["__lon"][0]) and "missing_geometry" in t.notes
+
+
+def _workbook_bytes(fill) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    fill(wb)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_cells_become_text():
+    import datetime as dt
+
+    def fill(wb):
+        ws = wb.active
+        ws.append(["id", "quand", "heure", "valeur", "ok", "vide"])
+        ws.append(
+            [1, dt.datetime(2026, 1, 2, 8, 30, 59, 600_000), dt.time(22, 15), 0.1 + 0.2, True, "  "]
+        )
+        ws.append(
+            [2.0, dt.datetime(2026, 1, 3), dt.time(7, 0), 12345678901234567890.0, False, None]
+        )
+        ws.append(["0042", "=A2+1", None, -0.5, None, None])
+
+    t = read_table(_workbook_bytes(fill), "cells.xlsx")
+    assert t.frame.to_dict("list") == {
+        "id": ["1", "2", "0042"],
+        "quand": ["2026-01-02 08:31:00", "2026-01-03", "=A2+1"],
+        "heure": ["22:15:00", "07:00:00", np.nan],
+        "valeur": ["0.3", "1.234567890123457e+19", "-0.5"],  # as Excel stores them
+        "ok": ["true", "false", np.nan],
+        "vide": [np.nan, np.nan, np.nan],
+    }
+    assert t.notes == ("formula_without_value",)  # "vide" has a name: kept, all NaN
+
+
+def test_empty_sheet_is_no_table():
+    with pytest.raises(ReadError) as err:
+        read_table(_workbook_bytes(lambda wb: None), "vide.xlsx")
+    assert err.value.code == "no_table" and "Sheet" in err.value.detail

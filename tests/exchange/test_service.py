@@ -8,8 +8,6 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from exchange.service import import_incidents
 from storage import Store
 from views.review import resubmit

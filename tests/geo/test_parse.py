@@ -718,7 +718,7 @@ DATE_CELLS = st.one_of(
 
 
 @PROPS
-@given(st.lists(COORD_CELLS, max_size=8), st.sampled_from(["lat", "lon"]))
+@given(st.lists(COORD_CELLS, max_size=6), st.sampled_from(["lat", "lon"]))
 def test_coordinate_column_equals_cells(cells, axis):
     whole = parse_coordinate(cells, axis=axis)
     for i, cell in enumerate(cells):
@@ -733,7 +733,7 @@ def test_coordinate_column_equals_cells(cells, axis):
 
 
 @PROPS
-@given(st.lists(DATE_CELLS, max_size=8), st.booleans())
+@given(st.lists(DATE_CELLS, max_size=6), st.booleans())
 def test_date_column_equals_cells(cells, dayfirst):
     whole = parse_dates(cells, today=TODAY, dayfirst=dayfirst)
     for i, cell in enumerate(cells):

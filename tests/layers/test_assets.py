@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import folium
 import folium.plugins
-import pytest
 
 from layers import assets
 

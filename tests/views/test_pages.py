@@ -9,12 +9,16 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["views.home", "views.map", "views.about"]
+PAGES = ["views.home", "views.map", "views.imports", "views.review", "views.about"]
 TITLES = {
     ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
     ("views.home", "en"): "Proximité — community policing in Guinea",
     ("views.map", "fr"): "Carte",
     ("views.map", "en"): "Map",
+    ("views.imports", "fr"): "Importer des incidents",
+    ("views.imports", "en"): "Import incidents",
+    ("views.review", "fr"): "Lignes à vérifier",
+    ("views.review", "en"): "Rows to review",
     ("views.about", "fr"): "À propos et crédits",
     ("views.about", "en"): "About and credits",
 }

@@ -26,7 +26,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("flags", sa.String(200)))
         batch.add_column(sa.Column("geocode_score", sa.Float))
     op.create_index(op.f("ix_incident_source_id"), "incident", ["source_id"])
-    op.create_index(op.f("ix_incident_h3_r9"), "incident", ["h3_r9"])
     with op.batch_alter_table("import_batch") as batch:
         batch.add_column(sa.Column("mapping", sa.Text))
         batch.add_column(sa.Column("file_format", sa.String(20)))
@@ -73,7 +72,6 @@ def downgrade() -> None:
     with op.batch_alter_table("import_batch") as batch:
         batch.drop_column("file_format")
         batch.drop_column("mapping")
-    op.drop_index(op.f("ix_incident_h3_r9"), "incident")
     op.drop_index(op.f("ix_incident_source_id"), "incident")
     with op.batch_alter_table("incident") as batch:
         batch.drop_column("geocode_score")
