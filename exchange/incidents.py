@@ -70,13 +70,17 @@ class ImportPlan:
         }
 
 
-def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str) -> pd.Series | None:
-    """The mapped column, trimmed, with blank cells missing (None when the field is not mapped)."""
+def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str, *, strip: bool = True) -> pd.Series | None:
+    """The mapped column with blank cells missing (None when the field is not mapped).
+
+    ``strip=False`` for columns whose parser already ignores surrounding spaces (a million-row
+    column is not copied for nothing).
+    """
     column = mapping.fields.get(name)
     if column is None or column not in frame.columns:
         return None
     values = frame[column]
-    if not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
+    if not strip or not (pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)):
         return values
     values = values.astype("str").str.strip().where(values.notna())
     return values.where(values != "")
@@ -151,8 +155,8 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     flags = _Codes(n, FLAGS)
 
     # -- when -------------------------------------------------------------------------------
-    when = _col(frame, mapping, "date")
-    clock = _col(frame, mapping, "time")
+    when = _col(frame, mapping, "date", strip=False)
+    clock = _col(frame, mapping, "time", strip=False)
     if when is not None and clock is not None:
         joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
         when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
@@ -160,7 +164,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
 
     # -- what -------------------------------------------------------------------------------
-    category_text = _col(frame, mapping, "category")
+    category_text = _col(frame, mapping, "category", strip=False)
     cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
     reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
 
@@ -170,8 +174,9 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     coord_error = np.full(n, None, dtype=object)
     one_sided = np.zeros(n, dtype=bool)
     has_coord_columns = False
-    geopoint = _col(frame, mapping, "geopoint")
-    lat_text, lon_text = _col(frame, mapping, "latitude"), _col(frame, mapping, "longitude")
+    geopoint = _col(frame, mapping, "geopoint", strip=False)
+    lat_text = _col(frame, mapping, "latitude", strip=False)
+    lon_text = _col(frame, mapping, "longitude", strip=False)
     if lat_text is not None and lon_text is not None:
         has_coord_columns = True
         parsed = parse_coordinates(lat_text, lon_text)

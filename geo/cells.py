@@ -109,3 +109,79 @@ def centers(cells_: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
 def resolution_for_zoom(zoom: float) -> int:
     """A resolution whose hexagons stay a few pixels to a few dozen pixels wide on screen."""
     return int(min(9, max(5, round(zoom) - 2)))
+
+
+# --- vectorized helpers for the hotspot engine (geo.hotspots) -----------------------------------
+
+_MODE_CELL = np.uint64(1)
+
+
+def resolution_of(cells_: np.ndarray) -> int:
+    """The common resolution of an array of H3 cell ids; ``ValueError`` if any id is not a cell
+    (wrong mode bits, e.g. 0) or if resolutions are mixed. Bit arithmetic only, no h3 call.
+    Returns -1 for an empty array."""
+    arr = np.asarray(cells_, dtype=np.uint64)
+    if arr.size == 0:
+        return -1
+    if ((arr >> np.uint64(59)) & np.uint64(0xF) != _MODE_CELL).any():
+        raise ValueError("cells must be H3 cell ids (0 or another index mode found)")
+    res = (arr >> np.uint64(52)) & np.uint64(0xF)
+    if (res != res[0]).any():
+        raise ValueError("cells must all have the same H3 resolution")
+    return int(res[0])
+
+
+def grid_disks(cells_: np.ndarray, k: int, *, fast: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell within ``k`` grid steps of each cell (the cell itself included), CSR-style.
+
+    Returns ``(indptr, neighbours)``: the disk of ``cells_[i]`` is
+    ``neighbours[indptr[i]:indptr[i + 1]]`` (``uint64``; 3k(k+1)+1 cells, fewer near pentagons).
+    """
+    arr = np.ascontiguousarray(cells_, dtype=np.uint64)
+    k = int(k)
+    if k < 0:
+        raise ValueError(f"k must be >= 0, got {k}")
+    if arr.size == 0:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint64)
+    resolution_of(arr)
+    if fast and _h3ronpy_cells is not None:
+        import pyarrow as pa
+
+        from h3ronpy import grid_disk as _h3ronpy_disk
+
+        disks = pa.array(_h3ronpy_disk(arr, k))
+        indptr = disks.offsets.to_numpy().astype(np.int64, copy=False)
+        neighbours = disks.values.to_numpy().astype(np.uint64, copy=False)[indptr[0]:indptr[-1]]
+        return indptr - indptr[0], neighbours
+    lists = [[h3.str_to_int(x) for x in h3.grid_disk(h3.int_to_str(int(c)), k)] for c in arr]
+    indptr = np.zeros(len(lists) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in lists], out=indptr[1:])
+    neighbours = np.fromiter((c for x in lists for c in x), dtype=np.uint64, count=int(indptr[-1]))
+    return indptr, neighbours
+
+
+def centers_fast(cells_: np.ndarray, *, fast: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres as (lon, lat) arrays, like :func:`centers` but vectorized (h3ronpy)."""
+    arr = np.ascontiguousarray(cells_, dtype=np.uint64)
+    if arr.size == 0:
+        return np.array([]), np.array([])
+    if fast and _h3ronpy_cells is not None:
+        from h3ronpy.vector import cells_to_coordinates
+
+        coords = cells_to_coordinates(arr)
+        return np.asarray(coords.column("lng"), dtype=float), np.asarray(coords.column("lat"), dtype=float)
+    return centers(arr)
+
+
+def polygon_to_cells(geometry, res: int, *, fast: bool = True) -> np.ndarray:
+    """Sorted ``uint64`` cells whose centre lies inside a (Multi)Polygon given in lon/lat."""
+    res = _check_resolution(res)
+    if geometry is None or geometry.is_empty:
+        return np.zeros(0, dtype=np.uint64)
+    if fast and _h3ronpy_cells is not None:
+        from h3ronpy.vector import geometry_to_cells
+
+        out = np.asarray(geometry_to_cells(geometry, res), dtype=np.uint64)
+    else:
+        out = np.fromiter((h3.str_to_int(x) for x in h3.geo_to_cells(geometry, res)), dtype=np.uint64)
+    return np.unique(out)

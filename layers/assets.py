@@ -15,7 +15,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import folium
 from branca.element import Element
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,8 +63,8 @@ def _localized(entries: list[tuple[str, str]], owner: str) -> list[tuple[str, st
     return out
 
 
-def localize(m: folium.Map) -> folium.Map:
-    """Point every element of ``m`` at local assets (in place); returns ``m`` for chaining."""
+def localize(m: Element) -> Element:
+    """Point every element of ``m`` (a map or a layer) at local assets, in place; returns ``m``."""
 
     def walk(element: Element) -> None:
         for attr in ("default_js", "default_css"):

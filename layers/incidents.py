@@ -17,6 +17,8 @@ import pandas as pd
 
 import folium
 import folium.plugins
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 
 from geo import cells as h3cells
 from geo.taxonomy import Taxonomy
@@ -44,6 +46,28 @@ function (row) {
     return marker;
 }
 """
+
+
+class IncidentAssets(JSCSSMixin, MacroElement):
+    """Declares the plugins the incidents layer uses, on the base map.
+
+    The layer itself travels as a separate feature group (so panning does not
+    remount the map), and streamlit-folium only loads the scripts the base map
+    declares; :func:`layers.assets.localize` turns these names into local files.
+    """
+
+    default_js = [*folium.plugins.MarkerCluster.default_js, *folium.plugins.HeatMap.default_js]
+    default_css = list(folium.plugins.MarkerCluster.default_css)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "IncidentAssets"
+
+
+def prepare_map(m: folium.Map) -> folium.Map:
+    """Make ``m`` able to show incident layers added later as separate feature groups."""
+    m.add_child(IncidentAssets())
+    return m
 
 
 @dataclass(frozen=True)
@@ -75,7 +99,8 @@ def _popup(row: pd.Series, t: Translator, taxonomy: Taxonomy) -> str:
     if row.get("precision") not in (None, "point"):
         lines.append(esc(t("Placed by name: approximate location")))
     if bool(row.get("is_demo")):
-        lines.append(f'<span class="demo-badge">{esc(t("Demo data"))}</span>')
+        badge = esc(t("Demo data"))
+        lines.append(f'<span class="demo-badge">{badge}</span>')
     return "<br>".join(lines)
 
 

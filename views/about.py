@@ -14,7 +14,8 @@ def render() -> None:
     t = translator()
     st.title(t("About and credits"))
     st.subheader(t("Data sources"))
-    st.markdown(f"- {t(ATTRIBUTION)}\n- {t('Population')}: {CENSUS_SOURCE}.")
+    population = t("Population")
+    st.markdown(f"- {t(ATTRIBUTION)}\n- {population}: {CENSUS_SOURCE}.")
     st.markdown(t(
         "Census figures are final for the Boké, Faranah, Kindia, Mamou and Nzérékoré regions and "
         "preliminary for Conakry and the Kankan and Labé regions; every rate shows which."

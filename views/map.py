@@ -23,6 +23,7 @@ from geo.cells import resolution_for_zoom
 from geo.gazetteer import Match
 from i18n import N_, Translator
 from layers import basemap, boundaries, incidents
+from layers.assets import localize
 from layers.mapframe import TileConfig, finish, make_map
 from storage.queries import IncidentFilter
 from views import state
@@ -115,7 +116,8 @@ def _map_panel(level: Level, focus: Match | None, flt: IncidentFilter | None, mo
     res = resolution_for_zoom(zoom) if res_choice == "auto" else int(res_choice)
     groups = None
     if flt is not None:
-        groups = [_incident_group(t, replace(flt, bbox=_bbox(last.get("bounds"))), mode, res)]
+        finish(incidents.prepare_map(m))
+        groups = [localize(_incident_group(t, replace(flt, bbox=_bbox(last.get("bounds"))), mode, res))]
     out = st_folium(m, key=key, height=620, use_container_width=True, feature_group_to_add=groups,
                     returned_objects=["last_active_drawing", "bounds", "zoom"]) or {}
     clicked = (out.get("last_active_drawing") or {}).get("properties") or {}

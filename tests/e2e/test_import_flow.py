@@ -108,10 +108,24 @@ def metric(page: Page, *labels: str) -> str:
     return box.get_by_test_id("stMetricValue").inner_text().strip()
 
 
-def grid_text(page: Page) -> list[str]:
-    """Cell texts of every ``st.dataframe`` on the page (glide-data-grid's accessible table)."""
-    cells = page.get_by_test_id("stDataFrame").locator('[role="gridcell"]')
-    return [c.text_content() or "" for c in cells.all()]
+def grid_cells(page: Page, *headers: str):
+    """Cells of the ``st.dataframe`` with a column named one of ``headers``.
+
+    The grid draws on a canvas; its accessible table (``role=gridcell``) holds the visible cells.
+    """
+    frame = page.get_by_test_id("stDataFrame").filter(
+        has=page.locator('[role="columnheader"]').filter(has_text=_exact(*headers))
+    )
+    return frame.locator('[role="gridcell"]')
+
+
+def expect_cell(page: Page, headers: tuple[str, ...], text: str | re.Pattern[str]) -> None:
+    cells = grid_cells(page, *headers)
+    try:
+        expect(cells.filter(has_text=text).first).to_be_attached(timeout=10_000)
+    except AssertionError:
+        shown = [c.text_content() for c in cells.all()]
+        raise AssertionError(f"no cell with {text!r} in the table {headers}: {shown}") from None
 
 
 def choose(page: Page, label: re.Pattern[str], option: re.Pattern[str]) -> None:
@@ -171,6 +185,7 @@ def message_still_shown(page: Page, text: str) -> bool:
 
 UPLOAD_LABEL = re.compile("Fichier à importer|File to import")
 IMPORT_BUTTON = re.compile(r"^(Importer|Import) (\d+) (lignes|rows)$")
+REASON_HEADER = ("Motif", "Reason")
 UNDO_SELECT = _exact("Lot à annuler", "Batch to undo")
 UNDO_BUTTON = _exact("Annuler cet import", "Undo this import")
 
@@ -332,9 +347,8 @@ def test_import_review_map_undo(
         has_text=re.compile("séparateur|separator")
     )
     expect(caption).to_contain_text(re.compile(r"(séparateur|separator)\s?: '\\t'"))
-    reasons = " | ".join(grid_text(page))
-    assert "ambigu" in reasons, f"reasons table: {reasons}"
-    assert "introuvable" in reasons, f"reasons table: {reasons}"
+    expect_cell(page, REASON_HEADER, "nom de lieu ambigu")
+    expect_cell(page, REASON_HEADER, "nom de lieu introuvable")
     page.screenshot(path=str(results_dir / "import-summary-lieux.png"), full_page=True)
     lieux_batch = do_import(page, "lieux_sans_gps.csv", lieux)
     assert lieux_batch > kobo_batch
@@ -353,9 +367,8 @@ def test_import_review_map_undo(
     listed = options_of(page, row_select)
     for r in (ambiguous, not_found):
         assert any(option[r].match(o) for o in listed), f"row {r} not listed: {listed}"
-    cells = grid_text(page)
-    assert any("nom de lieu ambigu" in c for c in cells), f"review table: {cells}"
-    assert any("introuvable" in c for c in cells), f"review table: {cells}"
+    expect_cell(page, ("Motifs", "Reasons"), "nom de lieu ambigu")
+    expect_cell(page, ("Motifs", "Reasons"), "nom de lieu introuvable")
     editor_reason = page.get_by_test_id("stAlert").filter(has_text=re.compile("nom de lieu"))
 
     choose(page, row_select, option[not_found])

@@ -36,3 +36,20 @@ def test_numbers_dates_and_percentages_follow_the_language():
 def test_unknown_language_is_refused():
     with pytest.raises(ValueError, match="de"):
         Translator("de")
+
+
+def test_no_translation_call_hides_inside_an_f_string():
+    """Babel cannot extract t("...") written inside an f-string: such text would never be translated."""
+    import re
+
+    from i18n.catalogs import ROOT, SOURCE_DIRS
+
+    pattern = re.compile(r"""\bf(["']).*\{[^}]*\bt\(\s*["']""")
+    offenders = []
+    for source in SOURCE_DIRS:
+        path = ROOT / source
+        for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            for number, line in enumerate(file.read_text().splitlines(), 1):
+                if pattern.search(line):
+                    offenders.append(f"{file.relative_to(ROOT)}:{number}")
+    assert offenders == []
