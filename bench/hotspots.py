@@ -5,7 +5,7 @@
 
 Incidents are random points inside the country polygon plus five planted clusters
 (one appears only in the last three months, one fades after six), with a month
-0..11 each. Stages, each timed on its own (best of 3 for ours, one run for PySAL):
+0..11 each. Stages, each timed on its own (best of 5 for ours, one run for PySAL):
 
   (a) points -> res-8 cells (geo.cells.points_to_cells)
   (s) study area: every res-8 cell whose centre is in Guinea (once per resolution, cacheable)
@@ -74,7 +74,7 @@ def make_incidents(n: int, country, seed: int = 1) -> tuple[np.ndarray, np.ndarr
     return lon, lat, month
 
 
-def best_of(fn, repeat: int = 3):
+def best_of(fn, repeat: int = 5):
     best, out = np.inf, None
     for _ in range(repeat):
         t = time.perf_counter()

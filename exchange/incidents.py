@@ -198,9 +198,8 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         one_sided = np.isnan(lon) ^ np.isnan(lat)
 
     # No coordinate at all: the row falls back to its names. Half a pair is an error, never geocoded.
-    coord_missing = (np.array([e == "coord_missing" for e in coord_error], dtype=bool) & ~one_sided
-                     if has_coord_columns else np.ones(n, bool))
-    bad_coord = np.array([e is not None for e in coord_error], dtype=bool) & ~coord_missing
+    coord_missing = ((coord_error == "coord_missing") & ~one_sided) if has_coord_columns else np.ones(n, bool)
+    bad_coord = pd.notna(coord_error) & ~coord_missing
     reasons.add(bad_coord, coord_error)
 
     have_point = ~coord_missing & ~bad_coord
@@ -249,7 +248,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
             flags.add(placed_mask, "geocoded_by_name")
 
     # -- cells ------------------------------------------------------------------------------
-    located = np.array([p is not None for p in precision], dtype=bool) & np.isfinite(lon) & np.isfinite(lat)
+    located = pd.notna(precision) & np.isfinite(lon) & np.isfinite(lat)
     finest = max(cells.STORED_RESOLUTIONS)
     fine = cells.points_to_cells(np.where(located, lon, np.nan), np.where(located, lat, np.nan), finest)
     cell_cols = {}

@@ -285,6 +285,7 @@ HEXAGONS = _exact("Comptage par hexagone", "Hexagon counts")
 
 _SHOW_MARKER_JS = """
 (needle) => new Promise(resolve => {
+  // The clustered point whose popup holds `needle`: zoom to it, or spiderfy its cluster at max zoom.
   const m = window.map; let group = null, target = null;
   m.eachLayer(l => {
     if (l.getLayers && l.zoomToShowLayer) l.getLayers().forEach(mk => {
@@ -293,11 +294,17 @@ _SHOW_MARKER_JS = """
   });
   if (!target) return resolve({found: false});
   const where = () => { const p = m.latLngToContainerPoint(target.getLatLng());
-                        return {found: true, shown: group.getVisibleParent(target) === target,
-                                x: p.x, y: p.y, zoom: m.getZoom()}; };
-  if (group.getVisibleParent(target) === target) return resolve(where());
-  group.zoomToShowLayer(target, () => resolve(where()));
-  setTimeout(() => resolve(where()), 5000);
+                        return {found: true, shown: m.hasLayer(target), x: Math.round(p.x),
+                                y: Math.round(p.y), zoom: m.getZoom()}; };
+  if (m.hasLayer(target)) return resolve(where());
+  setTimeout(() => resolve(where()), 3000);
+  const parent = group.getVisibleParent(target);
+  if (parent && parent !== target && m.getZoom() >= m.getMaxZoom()) {
+    group.once('spiderfied', () => resolve(where()));
+    parent.spiderfy();
+  } else {
+    group.zoomToShowLayer(target, () => resolve(where()));
+  }
 })
 """
 
@@ -317,6 +324,8 @@ def click_marker_with(bp: BrowserPage, needle: str) -> Frame:
         frame = current_frame(page)
         again = frame.evaluate(_SHOW_MARKER_JS, needle)
         if again["found"] and again["shown"] and again == spot:
+            # Wholly on screen first: focusing a cut-off iframe scrolls the page mid-click.
+            page.locator(MAP_IFRAME).last.scroll_into_view_if_needed()
             box = page.locator(MAP_IFRAME).last.bounding_box()
             page.mouse.click(box["x"] + again["x"], box["y"] + again["y"])
             return frame

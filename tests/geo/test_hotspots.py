@@ -464,3 +464,20 @@ def test_emerging_hotspots_end_to_end(conakry):
     assert cat[far_centre] == "new hot spot"
     assert out.loc[out["cell"] == centre, "n_hot"].item() == 12
     assert (out["category"] == "no pattern").mean() > 0.9
+
+
+def test_cells_helpers_fast_and_plain_paths_agree():
+    _, area = hexagon(3)
+    for k in (1, 2):
+        fast, plain = cells.grid_disks(area, k), cells.grid_disks(area, k, fast=False)
+        np.testing.assert_array_equal(fast[0], plain[0])
+        for i in range(area.size):
+            a, b = fast[1][fast[0][i]:fast[0][i + 1]], plain[1][plain[0][i]:plain[0][i + 1]]
+            assert set(a) == set(b) and area[i] in set(a)
+    np.testing.assert_allclose(np.vstack(cells.centers_fast(area)), np.vstack(cells.centers(area)))
+    np.testing.assert_allclose(np.vstack(cells.centers_fast(area, fast=False)), np.vstack(cells.centers(area)))
+    box = shapely.box(-13.70, 9.55, -13.66, 9.58)
+    np.testing.assert_array_equal(cells.polygon_to_cells(box, 9), cells.polygon_to_cells(box, 9, fast=False))
+    assert cells.resolution_of(area) == 8 and cells.resolution_of(np.zeros(0, dtype=np.uint64)) == -1
+    with pytest.raises(ValueError, match="same H3 resolution"):
+        cells.resolution_of(np.r_[area[:1], cells.points_to_cells([-13.7], [9.5], 9)])
