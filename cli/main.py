@@ -108,6 +108,43 @@ def import_incidents_command(
         typer.echo(t("Batch {batch}: undo with the import page if needed.", batch=result.batch_id))
 
 
+@app.command("hotspots", help=t("Getis-Ord Gi* hot and cold spots of incidents on H3 cells, to CSV or GeoJSON."))
+def hotspots_command(
+    out: Annotated[Path, typer.Option("--out", help=t("Output file (.csv or .geojson)."))],
+    start: Annotated[str | None, typer.Option("--from", help=t("First day (YYYY-MM-DD)."))] = None,
+    end: Annotated[str | None, typer.Option("--to", help=t("Last day (YYYY-MM-DD)."))] = None,
+    category: Annotated[list[str] | None, typer.Option(help=t("Category code (repeatable)."))] = None,
+    unit: Annotated[list[str] | None, typer.Option(help=t("Unit id or name, any level (repeatable)."))] = None,
+    resolution: Annotated[int, typer.Option(min=5, max=9, help=t("H3 resolution."))] = 8,
+    k: Annotated[int, typer.Option(min=1, max=5, help=t("Neighbourhood: rings of cells around each cell."))] = 1,
+    fdr: Annotated[bool, typer.Option("--fdr", help=t("False discovery rate correction of the bins."))] = False,
+) -> None:
+    """Only true points count (rows placed by name are left out: their cell is a unit centroid)."""
+    from datetime import UTC, datetime, timedelta
+
+    from exchange.hotspots import UnitNotFound, resolve_units, run_hotspots, to_file
+    from storage.queries import IncidentFilter
+
+    try:
+        first = datetime.fromisoformat(start).replace(tzinfo=UTC) if start else None
+        last = datetime.fromisoformat(end).replace(tzinfo=UTC) + timedelta(days=1) if end else None
+        units = resolve_units(unit or [])
+    except (ValueError, UnitNotFound) as exc:
+        typer.echo(t("Invalid option: {error}", error=exc), err=True)
+        raise typer.Exit(2) from exc
+    flt = IncidentFilter(start=first, end=last, categories=tuple(category or ()), units=units)
+    result = run_hotspots(_store(), flt, resolution=resolution, k=k, fdr=fdr)
+    try:
+        to_file(result, str(out))
+    except ValueError as exc:
+        typer.echo(t("Invalid option: {error}", error=exc), err=True)
+        raise typer.Exit(2) from exc
+    table = result.table
+    typer.echo(t("{cells} cells written to {file}: {hot} hot spots, {cold} cold spots (95 % confidence or more).",
+                 cells=t.n(len(table)), file=out, hot=t.n(int((table["gi_bin"] >= 2).sum())),
+                 cold=t.n(int((table["gi_bin"] <= -2).sum()))))
+
+
 @app.command(help=t("Show the database in use, its schema version and what it holds."))
 def info() -> None:
     """Which store the environment selects, and whether its schema is current."""

@@ -78,8 +78,11 @@ def parents(cells_: Iterable[int], res: int, *, fast: bool = True) -> np.ndarray
     res = _check_resolution(res)
     arr = np.asarray(list(cells_) if not isinstance(cells_, np.ndarray) else cells_, dtype=np.uint64)
     if fast and _h3ronpy_parents is not None and len(arr) and (arr > 0).all():
-        finer = np.array([h3.get_resolution(h3.int_to_str(int(arr[0])))])
-        if finer[0] >= res and _same_resolution(arr):
+        try:
+            same = resolution_of(arr)
+        except ValueError:  # mixed resolutions: the loop below handles each cell
+            same = -1
+        if same >= res:
             return np.asarray(_h3ronpy_parents(arr, res), dtype=np.uint64)
     out = []
     for c in arr:
@@ -90,20 +93,6 @@ def parents(cells_: Iterable[int], res: int, *, fast: bool = True) -> np.ndarray
         out.append(h3.str_to_int(h3.cell_to_parent(text, res)) if h3.get_resolution(text) > res else int(c))
     return np.asarray(out, dtype=np.uint64)
 
-
-def _same_resolution(arr: np.ndarray) -> bool:
-    """H3 stores the resolution in bits 52-55 of the index: one vectorized check."""
-    res = (arr >> np.uint64(52)) & np.uint64(0xF)
-    return bool((res == res[0]).all())
-
-
-def centers(cells_: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Cell centres as (lon, lat) arrays."""
-    pts = [h3.cell_to_latlng(h3.int_to_str(int(c))) for c in cells_]
-    if not pts:
-        return np.array([]), np.array([])
-    lat, lon = np.asarray(pts, dtype=float).T
-    return lon, lat
 
 
 def resolution_for_zoom(zoom: float) -> int:
@@ -160,9 +149,10 @@ def grid_disks(cells_: np.ndarray, k: int, *, fast: bool = True) -> tuple[np.nda
     return indptr, neighbours
 
 
-def centers_fast(cells_: np.ndarray, *, fast: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Cell centres as (lon, lat) arrays, like :func:`centers` but vectorized (h3ronpy)."""
-    arr = np.ascontiguousarray(cells_, dtype=np.uint64)
+def centers(cells_: Iterable[int], *, fast: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Cell centres as (lon, lat) arrays (h3ronpy when installed, else one h3 call per cell)."""
+    arr = np.ascontiguousarray(np.fromiter((int(c) for c in cells_), dtype=np.uint64)
+                               if not isinstance(cells_, np.ndarray) else cells_, dtype=np.uint64)
     if arr.size == 0:
         return np.array([]), np.array([])
     if fast and _h3ronpy_cells is not None:
@@ -170,7 +160,8 @@ def centers_fast(cells_: np.ndarray, *, fast: bool = True) -> tuple[np.ndarray, 
 
         coords = cells_to_coordinates(arr)
         return np.asarray(coords.column("lng"), dtype=float), np.asarray(coords.column("lat"), dtype=float)
-    return centers(arr)
+    lat, lon = np.asarray([h3.cell_to_latlng(h3.int_to_str(int(c))) for c in arr], dtype=float).T
+    return lon, lat
 
 
 def polygon_to_cells(geometry, res: int, *, fast: bool = True) -> np.ndarray:

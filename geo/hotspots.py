@@ -179,7 +179,7 @@ class Weights:
         if n == 0:
             return cls(cells_, sparse.csr_matrix((0, 0)))
         _check_cell_ids(cells_)
-        lon, lat = h3cells.centers_fast(cells_)
+        lon, lat = h3cells.centers(cells_)
         x, y, z = _ECEF.transform(lon, lat, np.zeros_like(lon))
         chord = 2 * EARTH_RADIUS_M * np.sin(min(band / (2 * EARTH_RADIUS_M), np.pi / 2))
         pairs = cKDTree(np.column_stack([x, y, z])).query_pairs(chord, output_type="ndarray")
@@ -256,7 +256,7 @@ def study_area_cells(polygons, res: int, *, exclude=None) -> np.ndarray:
     if drop and out.size:
         water = shapely.union_all(drop)
         shapely.prepare(water)
-        lon, lat = h3cells.centers_fast(out)
+        lon, lat = h3cells.centers(out)
         out = out[~shapely.contains_xy(water, lon, lat)]
     return out
 

@@ -44,8 +44,8 @@ def ring_distance_le(centre: int, radius: int) -> np.ndarray:
 def planted(area: np.ndarray, centre: int, rng: np.random.Generator, peak: float, sigma_m: float,
             base: float = 2.0) -> np.ndarray:
     """Poisson counts with a Gaussian bump of intensity around ``centre``."""
-    lon, lat = cells.centers_fast(area)
-    clon, clat = cells.centers_fast(np.array([centre], dtype=np.uint64))
+    lon, lat = cells.centers(area)
+    clon, clat = cells.centers(np.array([centre], dtype=np.uint64))
     _, _, d = GEOD.inv(np.full(lon.size, clon[0]), np.full(lat.size, clat[0]), lon, lat)
     return rng.poisson(base + peak * np.exp(-0.5 * (d / sigma_m) ** 2)).astype(float)
 
@@ -227,7 +227,7 @@ def test_kring_weights_keep_input_order(conakry):
 def test_distance_band_matches_first_ring():
     centre, area = hexagon(8)
     w1 = Weights.from_kring(area, 1)
-    lon, lat = cells.centers_fast(area)
+    lon, lat = cells.centers(area)
     r, c = w1.matrix.nonzero()
     off = r != c
     _, _, d = GEOD.inv(lon[r[off]], lat[r[off]], lon[c[off]], lat[c[off]])
@@ -263,7 +263,7 @@ def test_study_area_cells_inside_and_area():
                                (lon0 + 0.04, lat0 + 0.05), (lon0 - 0.05, lat0 + 0.03)])
     got = study_area_cells(polygon, 9)
     assert got.dtype == np.uint64 and (got[1:] > got[:-1]).all()
-    lon, lat = cells.centers_fast(got)
+    lon, lat = cells.centers(got)
     assert shapely.contains_xy(polygon, lon, lat).all()
     area_m2 = abs(GEOD.geometry_area_perimeter(polygon)[0])
     cell_m2 = np.mean([h3.cell_area(h3.int_to_str(int(c)), unit="m^2") for c in got[::25]])
@@ -474,8 +474,7 @@ def test_cells_helpers_fast_and_plain_paths_agree():
         for i in range(area.size):
             a, b = fast[1][fast[0][i]:fast[0][i + 1]], plain[1][plain[0][i]:plain[0][i + 1]]
             assert set(a) == set(b) and area[i] in set(a)
-    np.testing.assert_allclose(np.vstack(cells.centers_fast(area)), np.vstack(cells.centers(area)))
-    np.testing.assert_allclose(np.vstack(cells.centers_fast(area, fast=False)), np.vstack(cells.centers(area)))
+    np.testing.assert_allclose(np.vstack(cells.centers(area, fast=False)), np.vstack(cells.centers(area)))
     box = shapely.box(-13.70, 9.55, -13.66, 9.58)
     np.testing.assert_array_equal(cells.polygon_to_cells(box, 9), cells.polygon_to_cells(box, 9, fast=False))
     assert cells.resolution_of(area) == 8 and cells.resolution_of(np.zeros(0, dtype=np.uint64)) == -1
