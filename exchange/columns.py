@@ -231,35 +231,12 @@ _FUZZY_BLOCKED = frozenset(
 )
 
 _KOBO_MARKERS = ("_uuid", "_submission_time", "_index")
-_KOBO_METADATA = frozenset(
-    {
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "username",
-        "simserial",
-        "subscriberid",
-        "phonenumber",
-        "audit",
-        "__version__",
-    }
+# Columns every KoboToolbox/ODK form export carries about the device and the session, never incident data.
+_FORM_METADATA = frozenset(
+    {"start", "end", "today", "deviceid", "username", "simserial", "subscriberid", "phonenumber"}
 )
-_ODK_METADATA = frozenset(
-    {
-        "submissiondate",
-        "start",
-        "end",
-        "today",
-        "deviceid",
-        "username",
-        "simserial",
-        "subscriberid",
-        "phonenumber",
-        "meta-instancename",
-        "meta-audit",
-    }
-)
+_KOBO_METADATA = _FORM_METADATA | {"audit", "__version__"}
+_ODK_METADATA = _FORM_METADATA | {"submissiondate", "meta-instancename", "meta-audit"}
 _ODK_GROUP_SPLIT = re.compile(r"[-/:]")
 _KOBO_GROUP_SPLIT = re.compile(r"[/:]")
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from geo import cells
 
-STORED = (6, 7, 8, 9)
+STORED = cells.STORED_RESOLUTIONS
 
 
 def source_resolution(res: int) -> int:

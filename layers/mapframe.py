@@ -61,6 +61,8 @@ def make_map(t: Translator, *, tiles: TileConfig | None = None, attributions: tu
     tiles = tiles or TileConfig()
     m = folium.Map(location=GUINEA_CENTER, zoom_start=7, tiles=None, min_zoom=5, max_zoom=17,
                    control_scale=True, zoom_control=True)
+    # folium drops min_zoom/max_zoom when tiles=None; marker clustering needs a maxZoom.
+    m.options.update(min_zoom=5, max_zoom=17)
     m.get_root().header.add_child(Element(_CSS))
     if tiles.url:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or t("Basemap"), name=t("Basemap"),

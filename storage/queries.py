@@ -9,7 +9,7 @@ dropped so that no victim can be singled out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
@@ -45,7 +45,6 @@ class IncidentFilter:
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
     include_demo: bool = True
     point_only: bool = False  # only true points (not unit centroids from place names)
-    extra: dict = field(default_factory=dict)
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         """SQL conditions (bound parameters only)."""

@@ -66,8 +66,22 @@ def taxonomy() -> Taxonomy:
     return default_taxonomy()
 
 
+_FLASH = "flash_messages"
+
+
+def flash(kind: str, text: str) -> None:
+    """Keep a confirmation for the next run: a message written just before ``st.rerun()`` is lost."""
+    st.session_state.setdefault(_FLASH, []).append((kind, text))
+
+
+def show_flashes() -> None:
+    """Show (once) the confirmations kept by :func:`flash`."""
+    for kind, text in st.session_state.pop(_FLASH, []):
+        getattr(st, kind)(text)
+
+
 def demo_notice(t: Translator) -> None:
     """The demo-data warning shown wherever demo records appear."""
     if has_demo(get_store().url):
         st.warning(t("Demo data: these records are synthetic, generated for demonstration and training. "
-                     "They describe no real event or person."), icon="🧪")
+                     "They describe no real event or person."), icon=":material/science:")

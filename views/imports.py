@@ -12,7 +12,7 @@ from exchange.readers import RawTable, ReadError, read_table
 from exchange.service import KIND, plan_file
 from i18n import N_, Translator
 from i18n.reasons import reason_text
-from views.common import get_store, store_counts, translator
+from views.common import flash, get_store, show_flashes, store_counts, translator
 
 FIELD_LABELS = {
     "source_id": N_("Report id"), "date": N_("Date"), "time": N_("Time"), "category": N_("Category"),
@@ -93,7 +93,7 @@ def _history(t: Translator) -> None:
         st.caption(t("No import yet."))
         return
     table = pd.DataFrame({
-        t("Batch"): batches["id"], t("File"): batches["file_name"], t("By"): batches["created_by"],
+        t("Batch"): batches["id"], t("File"): batches["file_name"], t("By"): batches["created_by"].fillna("–"),
         t("When"): [t.d(pd.Timestamp(v).to_pydatetime(), "short") for v in batches["created_at"]],
         t("Imported"): batches["n_imported"], t("Sent to review"): batches["n_queued"],
         t("Undone"): [t.d(v, "short") if v is not None and v == v else "" for v in batches["undone_at"]],
@@ -106,13 +106,14 @@ def _history(t: Translator) -> None:
         if right.button(t("Undo this import"), type="secondary"):
             removed = store.undo_batch(int(batch))
             store_counts.clear()
-            st.success(t("Batch {batch} undone: {n} records removed.", batch=batch, n=t.n(removed)))
+            flash("success", t("Batch {batch} undone: {n} records removed.", batch=batch, n=t.n(removed)))
             st.rerun()
 
 
 def render() -> None:
     t = translator()
     st.title(t("Import incidents"))
+    show_flashes()
     st.markdown(t("CSV (any separator, UTF-8 or Latin-1), Excel, GeoJSON, GeoPackage, zipped Shapefile, "
                   "KoboToolbox and ODK exports, ACLED/UCDP tables. Rows with problems are kept aside for "
                   "correction, never lost."))

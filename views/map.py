@@ -70,6 +70,7 @@ def _build_map(t: Translator, level: Level, focus: Match | None) -> folium.Map:
         focus_shape = focus_shape[focus_shape["unit_id"] == focus.unit_id]
         boundaries.build(focus_shape, t=t, level=focus.level, highlight=focus.unit_id, labels=False,
                          interactive=False).add_to(m)
+    incidents.prepare_map(m)  # always: incidents may be switched on later without a remount
     return finish(m)
 
 
@@ -116,7 +117,6 @@ def _map_panel(level: Level, focus: Match | None, flt: IncidentFilter | None, mo
     res = resolution_for_zoom(zoom) if res_choice == "auto" else int(res_choice)
     groups = None
     if flt is not None:
-        finish(incidents.prepare_map(m))
         groups = [localize(_incident_group(t, replace(flt, bbox=_bbox(last.get("bounds"))), mode, res))]
     out = st_folium(m, key=key, height=620, use_container_width=True, feature_group_to_add=groups,
                     returned_objects=["last_active_drawing", "bounds", "zoom"]) or {}

@@ -15,7 +15,7 @@ from exchange.service import plan_file
 from i18n import Translator
 from i18n.reasons import reason_text
 from storage import StaleVersionError, Store
-from views.common import get_store, store_counts, translator
+from views.common import flash, get_store, show_flashes, store_counts, translator
 
 
 def _reasons(t: Translator, codes: list[str]) -> str:
@@ -51,7 +51,7 @@ def _editor(t: Translator, item: pd.Series, mapping: ColumnMapping) -> None:
                 store.resolve_review_item(int(item["id"]), version=int(item["version"]), table="incident",
                                           record=plan.records)
                 store_counts.clear()
-                st.success(t("Row imported."))
+                flash("success", t("Row imported."))
                 st.rerun()
             else:
                 store.update_review_item(int(item["id"]), version=int(item["version"]), data=values,
@@ -59,7 +59,7 @@ def _editor(t: Translator, item: pd.Series, mapping: ColumnMapping) -> None:
                 st.warning(t("Still not accepted: {reasons}", reasons=_reasons(t, plan.review["reasons"].iloc[0])))
         elif drop:
             store.resolve_review_item(int(item["id"]), version=int(item["version"]), status="discarded")
-            st.info(t("Row discarded."))
+            flash("info", t("Row discarded."))
             st.rerun()
     except StaleVersionError:
         st.error(t("Someone else changed this row in the meantime. Your text is kept below; reload the "
@@ -70,6 +70,7 @@ def _editor(t: Translator, item: pd.Series, mapping: ColumnMapping) -> None:
 def render() -> None:
     t = translator()
     st.title(t("Rows to review"))
+    show_flashes()
     store = get_store()
     items = store.review_items(kind="incidents")
     if items.empty:

@@ -5,17 +5,21 @@ leave the machine, no console or page error, no Streamlit exception box), whose 
 reused. Files come from ``tests/exchange/corpus``; the counts the import page must show are
 derived from ``expected_rows.json``.
 
-Labels relied on (French default, English accepted too): the uploader's ``input[type=file]``;
-the metrics "Lignes lues" / "Prêtes à importer" / "En vérification"; the caption
-"séparateur : '\\t'"; the reasons table (``stDataFrame``, read through its accessible grid
-cells); the button "Importer N lignes"; the alert "Importé dans le lot N"; the selectbox
-"Lot à annuler" and the button "Annuler cet import"; on the review page the selectbox
-"Ligne à corriger" (options "Lot N, ligne R"), one text box per original column, the button
-"Soumettre la ligne corrigée", the message "Ligne importée."; on the map the expander's radio
-"Points regroupés" / "Comptage par hexagone" and the box "Rechercher un lieu".
+Labels relied on (French default, English accepted too): the uploader "Fichier à importer"
+and its ``input[type=file]``; the metrics "Lignes lues" / "Prêtes à importer" /
+"En vérification"; the caption "séparateur : '\\t'"; the reasons table (column "Motif"); the
+button "Importer N lignes"; the alert "Importé dans le lot N : I incidents, Q lignes à
+vérifier."; the history table (columns "Lot", "Annulé"), the selectbox "Lot à annuler", the
+button "Annuler cet import" and the message "Lot N annulé : M enregistrements retirés."; on
+the review page the table (column "Motifs"), the selectbox "Ligne à corriger" (options
+"Lot N, ligne R"), one text box per original column ("lieu", "prefecture"), the button
+"Soumettre la ligne corrigée" and the message "Ligne importée."; on the map the expander's radio
+"Points regroupés" / "Comptage par hexagone" and the box "Rechercher un lieu". Tables are
+``st.dataframe`` grids, read through their accessible cells (``role=gridcell``).
 
-Messages followed by ``st.rerun()`` (row imported, batch undone) are caught with a
-MutationObserver: they are on screen for well under a second (see :func:`watch_messages`).
+A confirmation must still be on screen once the action's reruns are over (as an alert or a
+toast). A message written just before ``st.rerun()`` is not: such defects are collected, the
+flow goes on, and the test fails at its end with what a MutationObserver saw of the message.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from tests.e2e.test_map_offline import (
     assert_offline_and_clean,
     click_radio,
     current_frame,
+    matches_box,
     open_map,
     wait_idle,
     wait_map,
@@ -93,9 +98,7 @@ def goto(bp: BrowserPage, path: str, *titles: str) -> Page:
     """Open ``/path`` (a new Streamlit session) and wait for its title and the end of its run."""
     page = bp.page
     page.goto(f"{bp.base_url}/{path}", wait_until="commit")
-    expect(page.get_by_role("heading", name=_exact(*titles), level=1)).to_be_visible(
-        timeout=PAGE_TIMEOUT
-    )
+    expect(page.get_by_role("heading", name=_exact(*titles), level=1)).to_be_visible(timeout=PAGE_TIMEOUT)
     wait_idle(page, started=True)
     return page
 
@@ -200,10 +203,13 @@ def confirmation(page: Page, pattern: re.Pattern[str], what: str, issues: list[s
     recorded in ``issues`` (with what the MutationObserver saw) and the flow goes on, so the test
     still covers the later steps and fails at its end.
     """
+    # Past the first run and the rerun it may trigger (a toast lasts 4 s: check well before).
+    wait_idle(page)
+    page.wait_for_timeout(1_000)
     wait_idle(page, started=True)
     shown = page.locator('[data-testid="stAlert"], [data-testid="stToast"]').filter(has_text=pattern)
     try:
-        expect(shown.first).to_be_visible(timeout=3_000)
+        expect(shown.first).to_be_visible(timeout=1_500)
         return
     except AssertionError:
         pass
@@ -254,9 +260,7 @@ def do_import(page: Page, name: str, exp: dict) -> int:
     """Click the import button; returns the batch number of the success message."""
     page.get_by_role("button", name=IMPORT_BUTTON).click()
     wait_idle(page)
-    success = page.get_by_test_id("stAlert").filter(
-        has_text=re.compile(r"Importé dans le lot|Imported as batch")
-    )
+    success = page.get_by_test_id("stAlert").filter(has_text=re.compile(r"Importé dans le lot|Imported as batch"))
     expect(success).to_be_visible(timeout=30_000)
     text = success.inner_text()
     m = re.search(r"(?:lot|batch) (\d+)\s?: (\d+) incidents, (\d+)", text)
@@ -282,7 +286,11 @@ _INCIDENTS_JS = """
       else if (colors.includes(l.options.fillColor)) hexagons++;
       else sensitive++;
     }
-    if (l.getLayers && l.zoomToShowLayer) { clusters++; markers += l.getLayers().length; }
+    // a cluster group that failed to join the map (onAdd threw) never built its clusters
+    if (l.getLayers && l.zoomToShowLayer && l._gridClusters) {
+      clusters++;
+      markers += l.getLayers().length;
+    }
   });
   return {hexagons, sensitive, bubbles, markers, clusters, zoom: m.getZoom()};
 }
@@ -310,8 +318,7 @@ def wait_incidents(bp: BrowserPage, predicate, what: str, timeout: float = 45.0)
             last = f"{type(exc).__name__}: {exc}"
         page.wait_for_timeout(200)
     assert_no_app_exception(page)
-    raise AssertionError(f"map never showed {what} within {timeout:.0f} s (last: {last})\n"
-                         f"{bp.problems()}")
+    raise AssertionError(f"map never showed {what} within {timeout:.0f} s (last: {last})\n{bp.problems()}")
 
 
 POINTS = _exact("Points regroupés", "Clustered points")
@@ -322,7 +329,7 @@ _SHOW_MARKER_JS = """
   // The clustered point whose popup holds `needle`: zoom to it, or spiderfy its cluster at max zoom.
   const m = window.map; let group = null, target = null;
   m.eachLayer(l => {
-    if (l.getLayers && l.zoomToShowLayer) l.getLayers().forEach(mk => {
+    if (l.getLayers && l.zoomToShowLayer && l._gridClusters) l.getLayers().forEach(mk => {
       const p = mk.getPopup && mk.getPopup();
       if (p && String(p.getContent()).includes(needle)) { group = l; target = mk; } });
   });
@@ -369,9 +376,7 @@ def click_marker_with(bp: BrowserPage, needle: str) -> Frame:
 # --------------------------------------------------------------------------- tests
 
 
-def test_import_review_map_undo(
-    browser_page: BrowserPage, timings: list, results_dir: Path
-) -> None:
+def test_import_review_map_undo(browser_page: BrowserPage, timings: list, results_dir: Path) -> None:
     bp = browser_page
     started = time.perf_counter()
     issues: list[str] = []  # app defects that do not stop the flow; reported at the end
@@ -387,9 +392,7 @@ def test_import_review_map_undo(
 
     # 2. Tab-separated place names without GPS.
     lieux = upload_and_check(page, "lieux_sans_gps.csv")
-    caption = page.get_by_test_id("stCaptionContainer").filter(
-        has_text=re.compile("séparateur|separator")
-    )
+    caption = page.get_by_test_id("stCaptionContainer").filter(has_text=re.compile("séparateur|separator"))
     expect(caption).to_contain_text(re.compile(r"(séparateur|separator)\s?: '\\t'"))
     expect_cell(page, REASON_HEADER, "nom de lieu ambigu")
     expect_cell(page, REASON_HEADER, "nom de lieu introuvable")
@@ -406,8 +409,9 @@ def test_import_review_map_undo(
     ambiguous = min(r for r, codes in queued.items() if codes == ["place_ambiguous"])  # Touba
     not_found = next(r for r, codes in queued.items() if codes == ["place_not_found"])
     row_select = _exact("Ligne à corriger", "Row to correct")
-    option = {r: _exact(f"Lot {lieux_batch}, ligne {r}", f"Batch {lieux_batch}, row {r}")
-              for r in (ambiguous, not_found)}
+    option = {
+        r: _exact(f"Lot {lieux_batch}, ligne {r}", f"Batch {lieux_batch}, row {r}") for r in (ambiguous, not_found)
+    }
     listed = options_of(page, row_select)
     for r in (ambiguous, not_found):
         assert any(option[r].match(o) for o in listed), f"row {r} not listed: {listed}"
@@ -426,14 +430,16 @@ def test_import_review_map_undo(
 
     prefecture.fill("Gaoual")
     watch_messages(page)
-    page.get_by_role(
-        "button", name=_exact("Soumettre la ligne corrigée", "Re-submit the corrected row")
-    ).click()
-    listed = wait_options(page, row_select,
-                          lambda opts: not any(option[ambiguous].match(o) for o in opts),
-                          f"row {ambiguous} still listed after its re-submission")
-    assert any(option[not_found].match(o) for o in listed), f"row {not_found} vanished: {listed}"
+    page.get_by_role("button", name=_exact("Soumettre la ligne corrigée", "Re-submit the corrected row")).click()
     confirmation(page, re.compile(r"Ligne importée\.|Row imported\."), "review", issues)
+    wait_options(
+        page,
+        row_select,
+        lambda opts: (
+            any(option[not_found].match(o) for o in opts) and not any(option[ambiguous].match(o) for o in opts)
+        ),
+        f"row {ambiguous} still listed after its re-submission (or row {not_found} gone)",
+    )
     assert_offline_and_clean(bp)
     timings.append(("review and re-submit", time.perf_counter() - t0))
 
@@ -445,15 +451,14 @@ def test_import_review_map_undo(
     wait_map(page, "prefecture")
     frame, state = wait_incidents(bp, lambda s: s["hexagons"] > 0, "hexagons")
     assert state["sensitive"] == 0 and state["bubbles"] == 0, state
-    drawn = frame.locator(
-        ", ".join(f'path.leaflet-interactive[fill="{c}"]' for c in COUNT_COLORS)
-    ).count()
+    drawn = frame.locator(", ".join(f'path.leaflet-interactive[fill="{c}"]' for c in COUNT_COLORS)).count()
     assert drawn == state["hexagons"], f"{drawn} paths filled with COUNT_COLORS; state {state}"
     page.screenshot(path=str(results_dir / "map-hexagons.png"), full_page=True)
 
     click_radio(page, POINTS)
     frame, state = wait_incidents(
-        bp, lambda s: s["hexagons"] == 0 and (s["bubbles"] > 0 or s["markers"] > 0),
+        bp,
+        lambda s: s["hexagons"] == 0 and (s["bubbles"] > 0 or s["markers"] > 0),
         "clustered points (or count bubbles)",
     )
     print(f"clustered points view at zoom {state['zoom']}: {state}")
@@ -468,24 +473,33 @@ def test_import_review_map_undo(
     choose(page, UNDO_SELECT, batch_option)
     watch_messages(page)
     page.get_by_role("button", name=UNDO_BUTTON).click()
-    remaining = wait_options(page, UNDO_SELECT, lambda opts: str(lieux_batch) not in opts,
-                             f"batch {lieux_batch} still offered for undo")
-    assert str(kobo_batch) in remaining, remaining
-    history = dict(grid_rows(page, ("Lot", "Batch"), ("Annulé", "Undone")))
-    assert history.get(str(lieux_batch)) and not history.get(str(kobo_batch)), history
     # 10 rows imported with the file and the Touba row fixed on review.
-    undone = re.compile(rf"Lot {lieux_batch} annulé : {lieux['imported'] + 1} enregistrements"
-                        rf"|Batch {lieux_batch} undone: {lieux['imported'] + 1} records")
+    undone = re.compile(
+        rf"Lot {lieux_batch} annulé : {lieux['imported'] + 1} enregistrements"
+        rf"|Batch {lieux_batch} undone: {lieux['imported'] + 1} records"
+    )
     confirmation(page, undone, "undo", issues)
+    wait_options(
+        page,
+        UNDO_SELECT,
+        lambda opts: str(kobo_batch) in opts and str(lieux_batch) not in opts,
+        f"batch {lieux_batch} still offered for undo (or batch {kobo_batch} no longer)",
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        history = dict(grid_rows(page, ("Lot", "Batch"), ("Annulé", "Undone")))
+        if history.get(str(lieux_batch)) and not history.get(str(kobo_batch)):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"history (batch: undone) {history}")
+        page.wait_for_timeout(250)
     assert_offline_and_clean(bp)
     timings.append(("undo", time.perf_counter() - t0))
     timings.append(("import flow total", time.perf_counter() - started))
     assert not issues, "\n".join(issues)
 
 
-def test_html_in_descriptions_stays_text(
-    browser_page: BrowserPage, timings: list, results_dir: Path
-) -> None:
+def test_html_in_descriptions_stays_text(browser_page: BrowserPage, timings: list, results_dir: Path) -> None:
     """A description holding ``<img onerror=alert(1)>`` imports and shows as text, never runs."""
     bp = browser_page
     dialogs: list[str] = []
@@ -511,12 +525,11 @@ def test_html_in_descriptions_stays_text(
     box.fill("Matam")
     box.press("Enter")
     wait_idle(page)
-    expect(page.get_by_role("combobox").first).to_have_value(re.compile(r"^Matam\b.*Conakry"))
+    expect(matches_box(page)).to_have_value(re.compile(r"^Matam\b.*Conakry"))
 
     in_period = date.today() - timedelta(days=365) <= XSS_DATE
     if in_period:  # the map shows the last 365 days by default
-        wait_incidents(bp, lambda s: s["zoom"] >= 12 and s["markers"] > 0,
-                       "individual points around Matam")
+        wait_incidents(bp, lambda s: s["zoom"] >= 12 and s["markers"] > 0, "individual points around Matam")
         frame = click_marker_with(bp, XSS_NEEDLE)
         popup = frame.locator(".leaflet-popup-content")
         expect(popup).to_be_visible(timeout=10_000)

@@ -87,3 +87,9 @@ def test_incident_assets_make_the_base_map_load_the_plugins():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="mode"):
         incidents.build(incidents.IncidentLayerData(mode="pie", res=8), t=Translator("fr"), taxonomy=default_taxonomy())
+
+
+def test_map_without_tiles_keeps_its_zoom_limits():
+    """folium drops min/max zoom when tiles=None; the marker-cluster plugin fails without maxZoom."""
+    html = make_map(Translator("fr")).get_root().render()
+    assert re.search(r'"maxZoom": 17', html) and re.search(r'"minZoom": 5', html)
