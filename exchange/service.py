@@ -1,7 +1,9 @@
 """One import, end to end: read the file, map its columns, check it against the store, write it.
 
-The CLI and the import page both call :func:`import_incidents`, so a file gives
-the same result whichever way it comes in.
+The CLI calls :func:`import_incidents`; the import page calls :func:`plan_file`
+to show the check, then stores that same plan once the user confirms. Both go
+through the same validation, so a file gives the same result whichever way it
+comes in.
 """
 
 from __future__ import annotations
