@@ -43,6 +43,7 @@ class HotspotResult:
 def resolve_units(values: list[str], gazetteer: Gazetteer | None = None) -> tuple[tuple[Level, str], ...]:
     """Unit ids or names (any level) to ``(level, unit_id)`` pairs; ids win over names."""
     units = load_units().drop(columns="geometry")
+    names: Gazetteer | None = gazetteer
     out: list[tuple[Level, str]] = []
     for value in values:
         hit = units[units["unit_id"] == value.strip()]
@@ -50,8 +51,9 @@ def resolve_units(values: list[str], gazetteer: Gazetteer | None = None) -> tupl
             unit = hit.sort_values("level").iloc[-1]
             out.append((str(unit["level"]), unit["unit_id"]))
             continue
-        matches = [m for m in (gazetteer or Gazetteer.default()).search(value, min_score=85)]
-        top = [m for m in matches if matches and m.score == matches[0].score]
+        names = names or Gazetteer.default()  # built once, and only if a name (not an id) is given
+        matches = names.search(value, min_score=85)
+        top = [m for m in matches if m.score == matches[0].score]
         if not top:
             raise UnitNotFound(f"no unit named {value!r}")
         deepest = max(top, key=lambda m: ["region", "prefecture", "subprefecture"].index(m.level))

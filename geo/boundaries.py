@@ -174,10 +174,3 @@ def locate(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray)
         columns[col] = values
     out = pd.DataFrame(columns)
     return out
-
-
-def unit_column(level: Level) -> str:
-    """Name of the column that holds a record's unit id at ``level`` (e.g. ``prefecture_id``)."""
-    return {"region": "region_id", "prefecture": "prefecture_id", "subprefecture": "subprefecture_id"}[
-        _check_level(level)
-    ]

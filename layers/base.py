@@ -27,7 +27,6 @@ class LayerSpec:
     key: str
     title: str  # message id; the view shows t(title)
     build: Callable[..., folium.FeatureGroup]
-    default_on: bool = True
 
 
 def esc(value: Any) -> str:

@@ -79,7 +79,6 @@ class IncidentLayerData:
     points: pd.DataFrame = field(default_factory=pd.DataFrame)
     cells: pd.DataFrame = field(default_factory=pd.DataFrame)  # key, count, sensitive, suppressed
     sensitive_cells: pd.DataFrame = field(default_factory=pd.DataFrame)  # for viewers without point access
-    demo: bool = False
 
 
 def _count_color(count: float) -> str:

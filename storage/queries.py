@@ -21,8 +21,6 @@ incident = metadata.tables["incident"]
 
 #: Default smallest count of sensitive incidents shown to users who may not see them individually.
 SUPPRESSION_THRESHOLD = 5
-#: Stored H3 resolutions (coarser ones are derived from resolution 6).
-STORED_RES = (6, 7, 8, 9)
 
 
 @dataclass(frozen=True)
@@ -96,14 +94,6 @@ class IncidentQueriesMixin:
             frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
         return frame
 
-    def count_incidents(self, flt: IncidentFilter, viewer: Viewer) -> dict[str, int]:
-        """Totals: all rows, sensitive rows (a plain count; no location is revealed)."""
-        stmt = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(sa.cast(incident.c.sensitive, sa.Integer)), 0)
-                         ).where(*flt.where())
-        with self.engine.connect() as conn:
-            total, sensitive = conn.execute(stmt).one()
-        return {"total": int(total), "sensitive": int(sensitive)}
-
     def incident_counts(self, flt: IncidentFilter, viewer: Viewer, *, by: str) -> pd.DataFrame:
         """Counts per ``by`` (``h3_r6``..``h3_r9``, ``region_id``, ``prefecture_id``, ``subprefecture_id``).
 
@@ -111,7 +101,8 @@ class IncidentQueriesMixin:
         for viewers who may not see them, cells below the threshold are set to 0 and marked
         ``suppressed``). A single SQL GROUP BY.
         """
-        allowed = {f"h3_r{r}" for r in STORED_RES} | {"region_id", "prefecture_id", "subprefecture_id"}
+        allowed = {c.name for c in incident.c if c.name.startswith("h3_r")} | {"region_id", "prefecture_id",
+                                                                                 "subprefecture_id"}
         if by not in allowed:
             raise ValueError(f"by must be one of {sorted(allowed)}, got {by!r}")
         key = incident.c[by]
