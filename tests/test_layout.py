@@ -16,6 +16,7 @@ FORBIDDEN = {
     "i18n": {"streamlit", "folium", "geo", "layers", "views", "storage"},
     "exchange": {"streamlit", "streamlit_folium", "folium", "layers", "views"},
     "cli": {"streamlit", "streamlit_folium", "folium", "views"},
+    "reports": {"streamlit", "streamlit_folium", "folium", "layers", "views", "storage"},
 }
 
 
