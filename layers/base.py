@@ -97,3 +97,15 @@ def label_marker(lat: float, lon: float, text: str, css_class: str) -> folium.Ma
     """A text label on the map (a DivIcon: no image, no remote asset)."""
     icon = folium.DivIcon(html=f'<div class="{css_class}">{esc(text)}</div>', icon_size=(0, 0), class_name="pxl")
     return folium.Marker(location=[lat, lon], icon=icon, interactive=False)
+
+
+def hexagon_collection(cells: Sequence[int], properties: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of H3 hexagons (coordinates rounded to ~1 m to keep the page small)."""
+    from geo.cells import boundary_lonlat
+
+    features = []
+    for cell, props in zip(cells, properties, strict=True):
+        ring = [[round(x, 5), round(y, 5)] for x, y in boundary_lonlat(int(cell))]
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
+                         "properties": props})
+    return {"type": "FeatureCollection", "features": features}

@@ -164,6 +164,26 @@ road_crash = _table(
     *_nonneg("killed", "injured", "vehicles"),
 )
 
+road = _table(
+    "road",
+    _pk(),
+    sa.Column("name", sa.String(200)),
+    sa.Column("ref", sa.String(60)),
+    sa.Column("road_class", sa.String(60)),
+    sa.Column("length_m", sa.Float, nullable=False),
+    # One LineString in EPSG:4326 as WKB, so both backends take identical inserts; its bounding
+    # box is kept beside it for extent queries on SQLite (PostGIS adds a generated, GIST-indexed geom).
+    sa.Column("wkb", sa.LargeBinary, nullable=False),
+    sa.Column("min_lon", sa.Float, nullable=False),
+    sa.Column("min_lat", sa.Float, nullable=False),
+    sa.Column("max_lon", sa.Float, nullable=False),
+    sa.Column("max_lat", sa.Float, nullable=False),
+    *_record_columns(),
+    *_nonneg("length_m"),
+    sa.CheckConstraint("min_lon <= max_lon AND min_lat <= max_lat", name="bbox_ordered"),
+)
+"""A road network imported as one batch (a line layer); ``road_class`` holds e.g. OSM's ``highway``."""
+
 council = _table(
     "council",
     _pk(),

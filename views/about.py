@@ -27,7 +27,7 @@ def render() -> None:
         t("Population 2014"): pop["population_2014"].map(t.n),
         t("Census result"): pop["census_result"].map(lambda r: t("final") if r == "final" else t("preliminary")),
     })
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.subheader(t("Software"))
     st.markdown(t(
         "Proximité is free software. Maps use Leaflet, served by the application itself so that "

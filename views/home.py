@@ -38,5 +38,5 @@ def render() -> None:
         [{t("Records"): t(label), t("Count"): t.n(counts.get(name, 0))} for name, label in TABLE_LABELS.items()]
     )
     st.subheader(t("What the database holds"))
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     st.caption(t("Storage: {url}", url=store.url))

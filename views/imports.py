@@ -82,7 +82,7 @@ def _summary(t: Translator, summary: dict) -> None:
     details += [(reason_text(t, code), t.n(n)) for code, n in summary["flags"].items()]
     if details:
         st.dataframe(pd.DataFrame(details, columns=[t("Reason"), t("Rows")]), hide_index=True,
-                     use_container_width=True)
+                     width="stretch")
 
 
 def _history(t: Translator) -> None:
@@ -98,7 +98,7 @@ def _history(t: Translator) -> None:
         t("Imported"): batches["n_imported"], t("Sent to review"): batches["n_queued"],
         t("Undone"): [t.d(v, "short") if v is not None and v == v else "" for v in batches["undone_at"]],
     })
-    st.dataframe(table, hide_index=True, use_container_width=True)
+    st.dataframe(table, hide_index=True, width="stretch")
     open_ids = batches.loc[batches["undone_at"].isna(), "id"].tolist()
     if open_ids:
         left, right = st.columns([2, 1])
@@ -124,7 +124,7 @@ def render() -> None:
             st.caption(t("Format: {format} · encoding: {encoding} · separator: {sep} · header on row {row} · "
                          "{n} rows", format=raw.format, encoding=raw.encoding or "–",
                          sep=repr(raw.delimiter) if raw.delimiter else "–", row=raw.header_row, n=t.n(len(raw))))
-            st.dataframe(raw.frame.head(20), use_container_width=True)
+            st.dataframe(raw.frame.head(20), width="stretch")
             st.subheader(t("Columns"))
             mapping = _mapping_editor(t, raw)
             missing = mapping.missing_required()

@@ -10,7 +10,6 @@ from geo.boundaries import LEVELS, load_units
 from i18n import Translator
 from layers.boundaries import LEVEL_LABELS
 from storage.queries import IncidentFilter
-from views import state
 from views.common import taxonomy
 
 
@@ -20,18 +19,22 @@ def _unit_options() -> dict[str, str]:
             if row.level in LEVELS}
 
 
-def incident_filter(t: Translator, *, today: date | None = None) -> IncidentFilter:
-    """Draw the filters and return the chosen :class:`IncidentFilter` (no extent)."""
+def incident_filter(t: Translator, *, today: date | None = None, prefix: str = "inc") -> IncidentFilter:
+    """Draw the filters and return the chosen :class:`IncidentFilter` (no extent).
+
+    ``prefix`` names the widgets' state keys, so each page keeps its own choices.
+    """
     today = today or date.today()
+    keys = {name: f"{prefix}_{name}" for name in ("period", "categories", "units")}
     tax = taxonomy()
     cols = st.columns([2, 3, 3])
-    period = cols[0].date_input(t("Period"), value=st.session_state.get(state.INC_PERIOD) or
-                                (today - timedelta(days=365), today), key=state.INC_PERIOD, format="DD/MM/YYYY")
-    categories = cols[1].multiselect(t("Categories"), tax.codes, key=state.INC_CATEGORIES,
+    period = cols[0].date_input(t("Period"), value=st.session_state.get(keys["period"]) or
+                                (today - timedelta(days=365), today), key=keys["period"], format="DD/MM/YYYY")
+    categories = cols[1].multiselect(t("Categories"), tax.codes, key=keys["categories"],
                                      format_func=lambda c: tax.label(c, t.lang), placeholder=t("All categories"))
     options = _unit_options()
     chosen = cols[2].multiselect(
-        t("Units"), list(options), key=state.INC_UNITS, placeholder=t("All of Guinea"),
+        t("Units"), list(options), key=keys["units"], placeholder=t("All of Guinea"),
         format_func=lambda k: f"{options[k]} ({t(LEVEL_LABELS[k.split(':')[0]])})")
     start = end = None
     if isinstance(period, (list, tuple)) and len(period) == 2:

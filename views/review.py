@@ -83,7 +83,7 @@ def render() -> None:
         t("Row"): items["source_row"],
         t("Reasons"): [_reasons(t, r) for r in items["reasons"]],
     })
-    st.dataframe(overview, hide_index=True, use_container_width=True)
+    st.dataframe(overview, hide_index=True, width="stretch")
     choice = st.selectbox(t("Row to correct"), items.index,
                           format_func=lambda i: t("Batch {batch}, row {row}", batch=items.at[i, "batch_id"],
                                                   row=items.at[i, "source_row"]))

@@ -9,12 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["views.home", "views.map", "views.imports", "views.review", "views.about"]
+PAGES = ["views.home", "views.map", "views.hotspots", "views.imports", "views.review", "views.about"]
 TITLES = {
     ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
     ("views.home", "en"): "Proximité — community policing in Guinea",
     ("views.map", "fr"): "Carte",
     ("views.map", "en"): "Map",
+    ("views.hotspots", "fr"): "Points chauds",
+    ("views.hotspots", "en"): "Hot spots",
     ("views.imports", "fr"): "Importer des incidents",
     ("views.imports", "en"): "Import incidents",
     ("views.review", "fr"): "Lignes à vérifier",
@@ -92,3 +94,21 @@ def test_app_switches_language_from_the_sidebar():
     at.sidebar.radio[0].set_value("en").run()
     assert not at.exception, at.exception
     assert at.title[0].value == TITLES[("views.home", "en")]
+
+
+def test_hotspot_page_shows_the_planted_clusters_and_their_trends():
+    at = AppTest.from_function(_page, args=("views.hotspots", "en"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Hot spot hexagons"].replace(",", "")) > 0
+    top, summary = at.dataframe[0].value, at.dataframe[1].value
+    assert len(top) == 10 and top["Gi* z-score"].is_monotonic_decreasing
+    assert {"Nzérékoré Centre", "Matam (Conakry)"} <= set(top["Place"])
+    assert "Intensifying hot spot" in set(summary["Pattern"])
+    assert not [w for w in at.warning if "hexagons" in w.value]
+
+
+def test_hotspot_page_refuses_a_huge_study_area_with_a_clear_message():
+    at = AppTest.from_function(_page, args=("views.hotspots", "fr", {"hot_res": 9}), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert any("hexagones" in w.value for w in at.warning)

@@ -1,0 +1,359 @@
+"""Commander's page ("Points chauds"): Gi* hot spots, emerging hot spots and road black spots.
+
+Every figure comes from the same cached analysis the downloads use, so what
+the commander exports (CSV, GeoJSON, PDF brief) is what the page shows.
+Counts are read through the viewer, so sensitive reports are only counted, with
+small counts suppressed, for roles that may not see them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+import folium
+
+from exchange import hotspots as hs
+from geo.boundaries import load_display, load_outline
+from geo.emerging import CATEGORIES
+from i18n import N_, Translator
+from i18n.vocabulary import EMERGING_HELP, EMERGING_LABELS, GI_BIN_SHORT
+from layers import basemap, boundaries
+from layers import emerging as emerging_layer
+from layers import hotspots as hotspot_layer
+from layers.mapframe import TileConfig, finish, make_map
+from storage.queries import IncidentFilter, Viewer
+from views.common import current_viewer, demo_notice, get_store, has_demo, store_counts, translator
+from views.incident_filters import incident_filter
+
+RESOLUTIONS = (6, 7, 8, 9)
+#: Largest study area analysed on the page (cells); beyond, the commander narrows units or coarsens.
+MAX_CELLS = 600_000
+STEP_LABELS = {"month": N_("Months"), "week": N_("Weeks")}
+
+
+@dataclass(frozen=True)
+class Params:
+    """What the commander chose; hashable so analyses are cached per choice."""
+
+    flt: IncidentFilter
+    resolution: int
+    k: int
+    fdr: bool
+
+
+@dataclass(frozen=True)
+class HotspotRun:
+    """One Gi* analysis with what the page and the brief print next to it."""
+
+    table: pd.DataFrame
+    top: pd.DataFrame
+    placed_by_name: int
+    has_previous: bool
+
+
+def _version() -> tuple[int, ...]:
+    """Changes when records are added or removed, so cached analyses follow imports and undos."""
+    counts = store_counts(get_store().url)
+    return tuple(sorted(counts.items()))
+
+
+@st.cache_data(ttl=600, max_entries=24, show_spinner=False)
+def _hotspots(store_url: str, version: tuple, params: Params, viewer: Viewer) -> HotspotRun:
+    store = get_store()
+    result = hs.run_hotspots(store, params.flt, resolution=params.resolution, k=params.k, fdr=params.fdr,
+                             viewer=viewer, max_cells=MAX_CELLS)
+    previous = None
+    prev_flt = hs.previous_filter(params.flt)
+    if prev_flt is not None and len(result.table):
+        study = np.array([int(c, 16) for c in result.table["cell"]], dtype=np.uint64)
+        previous = hs.cell_counts(store, prev_flt, viewer, params.resolution, study)
+    top = hs.top_hotspots(result, previous)
+    return HotspotRun(result.table, top, hs.placed_by_name(store, params.flt, viewer), previous is not None)
+
+
+@st.cache_data(ttl=600, max_entries=12, show_spinner=False)
+def _emerging(store_url: str, version: tuple, params: Params, step: str, viewer: Viewer) -> hs.EmergingResult:
+    return hs.run_emerging(get_store(), params.flt, resolution=params.resolution, k=params.k, step=step,
+                           fdr=params.fdr, viewer=viewer, max_cells=MAX_CELLS)
+
+
+def _resolution_label(t: Translator, res: int) -> str:
+    return t("{res} (cells of about {area} km²)", res=res, area=t.n(hs.CELL_AREA_KM2[res]))
+
+
+def _ring_label(t: Translator, k: int, res: int) -> str:
+    reach = k * np.sqrt(3) * hs.CELL_EDGE_KM[res]
+    return t("{k} ring(s) (about {km} km around each cell)", k=k, km=t.n(round(float(reach), 1)))
+
+
+def _bounds(flt: IncidentFilter) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    shapes = [load_display(level, "low").query("unit_id == @uid") for level, uid in flt.units]
+    shapes = [s for s in shapes if len(s)]
+    if not shapes:
+        return None
+    bounds = np.array([s.total_bounds for s in shapes])
+    west, south = bounds[:, 0].min(), bounds[:, 1].min()
+    east, north = bounds[:, 2].max(), bounds[:, 3].max()
+    return (south, west), (north, east)
+
+
+def _map(t: Translator, flt: IncidentFilter, group: folium.FeatureGroup) -> folium.Map:
+    credits = [t(boundaries.ATTRIBUTION)]
+    if has_demo(get_store().url):
+        credits.append(t("Incidents: demo data (synthetic)"))
+    m = make_map(t, tiles=TileConfig.from_env(), attributions=tuple(credits), bounds=_bounds(flt))
+    basemap.build(load_outline(), t=t).add_to(m)
+    level = "subprefecture" if flt.units else "prefecture"
+    boundaries.build(load_display(level, "medium" if flt.units else "low"), t=t, level=level,
+                     labels=bool(flt.units), interactive=False).add_to(m)
+    group.add_to(m)
+    folium.LayerControl(collapsed=True).add_to(m)
+    return finish(m)
+
+
+def caveats(t: Translator, run: HotspotRun, params: Params, viewer: Viewer, demo: bool) -> list[str]:
+    """The limits a reader of the results must know, shared by the page and the PDF brief."""
+    out = []
+    if run.placed_by_name:
+        out.append(t("{n} incidents placed by name only (at a unit's centre, not a true location) are left out "
+                     "of the analysis.", n=t.n(run.placed_by_name)))
+    if not viewer.can_see_sensitive:
+        out.append(t("Sensitive reports are counted but small counts (below {n}) are hidden for your role, so "
+                     "some cells may count slightly fewer incidents than were reported.",
+                     n=viewer.suppression_threshold))
+    if params.fdr:
+        out.append(t("Confidence levels are corrected for testing many cells at once (False Discovery Rate)."))
+    else:
+        out.append(t("Without the False Discovery Rate correction, about 10 % of the cells may be flagged at "
+                     "90 % confidence by chance alone."))
+    out.append(t("A hot spot means more incidents than expected around that place; it reflects what is "
+                 "reported, which depends on who reports and where."))
+    if demo:
+        out.append(t("Demo data: synthetic incidents, not real reports."))
+    return out
+
+
+def parameters(t: Translator, params: Params, *, categories: str, units: str) -> list[tuple[str, str]]:
+    """(label, value) pairs describing an analysis, for the page and the PDF brief."""
+    flt = params.flt
+    period = "–"
+    if flt.start is not None and flt.end is not None:
+        last = flt.end - pd.Timedelta(days=1)
+        period = t("{start} to {end}", start=t.d(flt.start.date(), "long"), end=t.d(last.date(), "long"))
+    return [
+        (t("Period"), period),
+        (t("Categories"), categories),
+        (t("Study area"), units),
+        (t("Hexagon size (H3 resolution)"), _resolution_label(t, params.resolution)),
+        (t("Neighbourhood"), _ring_label(t, params.k, params.resolution)),
+        (t("False Discovery Rate correction"), t("yes") if params.fdr else t("no")),
+        (t("Method"), t("Getis-Ord Gi* on incident counts per hexagon, empty hexagons included")),
+    ]
+
+
+def _unit_text(t: Translator, flt: IncidentFilter) -> str:
+    if not flt.units:
+        return t("All sub-prefectures with reports")
+    names = hs.unit_names()
+    return ", ".join(names.get((level, uid), uid) for level, uid in flt.units)
+
+
+def _category_text(t: Translator, flt: IncidentFilter) -> str:
+    from views.common import taxonomy
+
+    if not flt.categories:
+        return t("All categories")
+    return ", ".join(taxonomy().label(c, t.lang) for c in flt.categories)
+
+
+#: Widget defaults, set once per session (a widget given both a key in the state and a value warns).
+DEFAULTS = {"hot_res": 8, "hot_k": 1, "hot_fdr": True, "emg_step": "month", "emg_res": 7, "emg_k": 1}
+
+
+def _controls(t: Translator) -> Params:
+    for key, value in DEFAULTS.items():
+        st.session_state.setdefault(key, value)
+    with st.form("hotspot_form"):
+        flt = incident_filter(t, prefix="hot")
+        cols = st.columns([2, 2, 1])
+        res = cols[0].select_slider(t("Hexagon size (H3 resolution)"), RESOLUTIONS, key="hot_res",
+                                    format_func=lambda r: _resolution_label(t, r))
+        k = cols[1].select_slider(t("Neighbourhood"), (1, 2, 3), key="hot_k",
+                                  format_func=lambda k: t("{k} ring(s) of hexagons", k=k),
+                                  help=t("Neighbours of a hexagon: the rings of hexagons around it."))
+        fdr = cols[2].checkbox(t("Correct for many tests (FDR)"), key="hot_fdr",
+                               help=t("Benjamini-Hochberg False Discovery Rate: fewer cells flagged by chance."))
+        st.form_submit_button(t("Analyse"), type="primary")
+    return Params(flt=flt, resolution=int(res), k=int(k), fdr=bool(fdr))
+
+
+def _top_table(t: Translator, top: pd.DataFrame, has_previous: bool) -> pd.DataFrame:
+    shown = pd.DataFrame({
+        t("Rank"): top["rank"],
+        t("Place"): top["unit"],
+        t("Incidents"): top["count"],
+        t("Previous period"): top["previous"] if has_previous else np.nan,
+        t("Change"): top["change"] if has_previous else np.nan,
+        t("Gi* z-score"): top["gi_z"].round(2),
+        t("Confidence"): [t(GI_BIN_SHORT[int(b)]) for b in top["gi_bin"]],
+        t("Cell (H3)"): top["cell"],
+    })
+    return shown
+
+
+def _hotspot_tab(t: Translator, params: Params, viewer: Viewer) -> None:
+    try:
+        with st.spinner(t("Computing hot spots…")):
+            run = _hotspots(get_store().url, _version(), params, viewer)
+    except hs.StudyAreaTooLarge as exc:
+        st.warning(t("The study area holds about {n} hexagons at this size (at most {limit}): choose units or "
+                     "a larger hexagon size.", n=t.n(exc.cells), limit=t.n(exc.limit)))
+        return
+    table = run.table
+    if table.empty or int(table["count"].sum()) == 0:
+        st.info(t("No located incident matches these filters."))
+        return
+    bins = table["gi_bin"].to_numpy()
+    cols = st.columns(4)
+    cols[0].metric(t("Hexagons analysed"), t.n(len(table)))
+    cols[1].metric(t("Incidents analysed"), t.n(int(table["count"].sum())))
+    cols[2].metric(t("Hot spot hexagons"), t.n(int((bins > 0).sum())),
+                   help=t("of which at 99 % confidence: {n}", n=t.n(int((bins == 3).sum()))))
+    cols[3].metric(t("Cold spot hexagons"), t.n(int((bins < 0).sum())))
+    m = _map(t, params.flt, hotspot_layer.build(table, t=t))
+    st_folium(m, key="hotspot_map", height=560, use_container_width=True, returned_objects=[])
+    st.subheader(t("Top hot spots"))
+    if run.top.empty:
+        st.info(t("No significant hot spot with these settings."))
+    else:
+        st.dataframe(_top_table(t, run.top, run.has_previous), hide_index=True, width="stretch")
+        if not run.has_previous:
+            st.caption(t("Choose a closed period to compare with the previous period of the same length."))
+    demo = has_demo(get_store().url)
+    notes = caveats(t, run, params, viewer, demo)
+    with st.expander(t("Parameters and caveats")):
+        for label, value in parameters(t, params, categories=_category_text(t, params.flt),
+                                       units=_unit_text(t, params.flt)):
+            st.markdown(f"**{_md(label)}** : {_md(value)}")
+        for note in notes:
+            st.markdown(f"- {_md(note)}")
+    _downloads(t, run, params, notes, demo)
+
+
+def _md(text: str) -> str:
+    """Plain text safe inside Markdown (no markup, no HTML from data)."""
+    special = "\\`*_{}[]()#+-.!|<>~"
+    return "".join("\\" + c if c in special else c for c in str(text))
+
+
+def _downloads(t: Translator, run: HotspotRun, params: Params, notes: list[str], demo: bool) -> None:
+    st.subheader(t("Downloads"))
+    cols = st.columns(3)
+    table = run.table.drop(columns=["lon", "lat"])
+    csv, csv_mime = hs.to_bytes(table, "csv")
+    cols[0].download_button(t("Cells (CSV)"), csv, file_name="proximite-points-chauds.csv", mime=csv_mime,
+                            key="hot_csv")
+    significant = run.table[run.table["gi_bin"] != 0].drop(columns=["lon", "lat"])
+    geo, geo_mime = hs.to_bytes(significant, "geojson")
+    cols[1].download_button(t("Significant cells (GeoJSON)"), geo, file_name="proximite-points-chauds.geojson",
+                            mime=geo_mime, key="hot_geojson")
+    if cols[2].button(t("Prepare the PDF brief"), key="hot_pdf_prepare"):
+        from reports.hotspot_brief import hotspot_brief
+
+        with st.spinner(t("Drawing the map and the brief…")):
+            cells = hs.hexagons(run.table[run.table["gi_bin"] != 0])
+            pdf = hotspot_brief(cells=cells, top=run.top, t=t, demo=demo, caveats=notes,
+                                parameters=parameters(t, params, categories=_category_text(t, params.flt),
+                                                      units=_unit_text(t, params.flt)),
+                                generated_at=datetime.now(UTC), area_bounds=_area_bounds(run.table))
+        cols[2].download_button(t("Download the PDF brief"), pdf, file_name="proximite-note-points-chauds.pdf",
+                                mime="application/pdf", key="hot_pdf")
+
+
+def _area_bounds(table: pd.DataFrame) -> tuple[float, float, float, float] | None:
+    hot = table[table["gi_bin"] != 0]
+    if hot.empty:
+        return None
+    return (float(hot["lon"].min()), float(hot["lat"].min()), float(hot["lon"].max()), float(hot["lat"].max()))
+
+
+def _emerging_tab(t: Translator, params: Params, viewer: Viewer) -> None:
+    st.caption(t("Gi* is computed for every period, then a Mann-Kendall test tells whether each hexagon is "
+                 "getting hotter or colder. Periods end at the newest report and reach back to the start of "
+                 "the chosen period (at most 24)."))
+    cols = st.columns(3)
+    step = cols[0].radio(t("Periods"), list(STEP_LABELS), horizontal=True, key="emg_step",
+                         format_func=lambda s: t(STEP_LABELS[s]))
+    res = cols[1].select_slider(t("Hexagon size (H3 resolution)"), RESOLUTIONS, key="emg_res",
+                                format_func=lambda r: _resolution_label(t, r),
+                                help=t("Monthly counts are sparse: larger hexagons give steadier trends."))
+    k = cols[2].select_slider(t("Neighbourhood"), (1, 2, 3), key="emg_k",
+                              format_func=lambda k: _ring_label(t, k, int(res)))
+    emg_params = Params(flt=params.flt, resolution=int(res), k=int(k), fdr=params.fdr)
+    try:
+        with st.spinner(t("Computing emerging hot spots…")):
+            result = _emerging(get_store().url, _version(), emg_params, step, viewer)
+    except hs.StudyAreaTooLarge as exc:
+        st.warning(t("The study area holds about {n} hexagons at this size (at most {limit}): choose units or "
+                     "a larger hexagon size.", n=t.n(exc.cells), limit=t.n(exc.limit)))
+        return
+    except ValueError:
+        st.info(t("Not enough data for a trend: the period must hold at least two whole periods with reports."))
+        return
+    first, last = result.periods[0][0], result.periods[-1][1]
+    st.markdown(t("{n} periods from {start} to {end}.", n=len(result.periods), start=t.d(first.date(), "medium"),
+                  end=t.d((last - pd.Timedelta(seconds=1)).date(), "medium")))
+    table = result.table
+    patterned = table[table["category"].astype(str) != "no pattern"]
+    m = _map(t, params.flt, emerging_layer.build(patterned, t=t))
+    st_folium(m, key="emerging_map", height=520, use_container_width=True, returned_objects=[])
+    summary = (patterned.groupby(patterned["category"].astype(str))
+               .agg(cells=("cell", "size"), incidents=("count", "sum"), last=("last", "sum")))
+    order = [c for c in CATEGORIES if c in summary.index]
+    summary = summary.loc[order]
+    st.dataframe(pd.DataFrame({
+        t("Pattern"): [t(EMERGING_LABELS[c]) for c in summary.index],
+        t("Hexagons"): summary["cells"].to_numpy(),
+        t("Incidents"): summary["incidents"].to_numpy(),
+        t("In the last period"): summary["last"].to_numpy(),
+        t("Meaning"): [t(EMERGING_HELP[c]) if c in EMERGING_HELP else "" for c in summary.index],
+    }), hide_index=True, width="stretch")
+    if len(patterned):
+        ranked = patterned.assign(order=patterned["category"].cat.codes).sort_values(
+            ["order", "count"], ascending=[True, False]).head(50)
+        st.dataframe(pd.DataFrame({
+            t("Place"): hs.places(ranked["lon"].to_numpy(), ranked["lat"].to_numpy()),
+            t("Pattern"): [t(EMERGING_LABELS[str(c)]) for c in ranked["category"]],
+            t("Incidents"): ranked["count"].to_numpy(),
+            t("In the last period"): ranked["last"].to_numpy(),
+            t("Trend z"): ranked["trend_z"].round(2).to_numpy(),
+            t("Cell (H3)"): ranked["cell"].to_numpy(),
+        }), hide_index=True, width="stretch")
+        data, mime = hs.to_bytes(patterned.drop(columns=["lon", "lat"]).assign(
+            category=patterned["category"].astype(str)), "csv")
+        st.download_button(t("Emerging hot spots (CSV)"), data, file_name="proximite-points-chauds-emergents.csv",
+                           mime=mime, key="emg_csv")
+
+
+def render() -> None:
+    t = translator()
+    st.title(t("Hot spots"))
+    demo_notice(t)
+    st.caption(t("Where incidents concentrate beyond chance (Getis-Ord Gi*), whether that is new or growing, "
+                 "and where road crashes kill."))
+    params = _controls(t)
+    viewer = current_viewer()
+    tabs = st.tabs([t("Hot spots (Gi*)"), t("Emerging hot spots"), t("Road black spots")])
+    with tabs[0]:
+        _hotspot_tab(t, params, viewer)
+    with tabs[1]:
+        _emerging_tab(t, params, viewer)
+    with tabs[2]:
+        st.info(t("Road black spots are being prepared."))
+    st.caption(t(boundaries.ATTRIBUTION))
