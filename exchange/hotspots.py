@@ -25,6 +25,7 @@ from geo.boundaries import Level, load_units, locate, unit_names
 from geo.emerging import emerging_hotspots
 from geo.gazetteer import Gazetteer
 from geo.hotspots import Weights, counts_on_cells, gi_star, study_area_cells
+from geo.kde import DensitySurface, density_surface
 from storage import Store
 from storage.queries import IncidentFilter, Viewer
 
@@ -198,6 +199,21 @@ def top_hotspots(result: HotspotResult, previous: np.ndarray | None = None, n: i
         "lat": order["lat"].to_numpy(),
     })
     return top
+
+
+def density(store: Store, flt: IncidentFilter, viewer: Viewer, bandwidth_m: float,
+            extent: tuple[float, float, float, float] | None = None) -> DensitySurface | None:
+    """Kernel density of the located incidents, from counts per resolution-9 cell.
+
+    Cell centres (about 200 m apart) stand for the points: what the viewer may
+    count, never a sensitive point they may not see, and exact at bandwidths of
+    several hundred metres. None when no incident matches.
+    """
+    counts = store.incident_counts(replace(flt, point_only=True), viewer, by=f"h3_r{max(cells.STORED_RESOLUTIONS)}")
+    if counts.empty:
+        return None
+    lon, lat = cells.centers(counts["key"].astype("int64").to_numpy().view(np.uint64))
+    return density_surface(lon, lat, weights=counts["count"].to_numpy(float), bandwidth=bandwidth_m, extent=extent)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ GI_BIN_COLORS: dict[int, str] = {3: "#b2182b", 2: "#ef8a62", 1: "#fddbc7", 0: "#
                                  -1: "#d1e5f0", -2: "#67a9cf", -3: "#2166ac"}
 
 #: Short confidence words for table cells.
-GI_BIN_SHORT: dict[int, str] = {3: N_("hot 99 %"), 2: N_("hot 95 %"), 1: N_("hot 90 %"), 0: N_("—"),
+GI_BIN_SHORT: dict[int, str] = {3: N_("hot 99 %"), 2: N_("hot 95 %"), 1: N_("hot 90 %"), 0: N_("not significant"),
                                 -1: N_("cold 90 %"), -2: N_("cold 95 %"), -3: N_("cold 99 %")}
 
 #: Emerging-hotspot categories (the names of geo.emerging.CATEGORIES).

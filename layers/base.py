@@ -19,6 +19,11 @@ from jinja2 import Template
 import folium
 from branca.element import MacroElement
 
+#: Leaflet pane for the basemap's land fill: above tiles (200), below overlays and images (400), so a
+#: density image is not hidden by the land.
+LAND_PANE = "proximite-land"
+LAND_PANE_Z = 350
+
 
 @dataclass(frozen=True)
 class LayerSpec:

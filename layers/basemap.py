@@ -6,7 +6,7 @@ import folium
 import geopandas as gpd
 
 from i18n import N_, Translator
-from layers.base import LayerSpec, label_marker
+from layers.base import LAND_PANE, LayerSpec, label_marker
 
 #: Where neighbour names sit (outside Guinea, near the shared border); checked by tests.
 NEIGHBOURS = {
@@ -20,15 +20,19 @@ NEIGHBOURS = {
 SEA_LABEL = (9.3, -15.4)
 
 
-def build(outline: gpd.GeoDataFrame, *, t: Translator) -> folium.FeatureGroup:
-    """Land fill, coastline and orientation labels as one non-interactive group."""
+def build(outline: gpd.GeoDataFrame, *, t: Translator, land_fill: float = 1.0) -> folium.FeatureGroup:
+    """Land fill, coastline and orientation labels as one non-interactive group.
+
+    The land sits in its own pane under every overlay; ``land_fill`` is its opacity
+    (lower it when basemap tiles are shown, or they are hidden over Guinea).
+    """
     group = folium.FeatureGroup(name=t("Basemap"), control=False)
     country = outline[outline["kind"] == "country"]
     coast = outline[outline["kind"] == "coast"]
     folium.GeoJson(
         country[["geometry"]].to_json(),
-        style_function=lambda _f: {"fillColor": "#fbfaf4", "fillOpacity": 1.0, "stroke": False},
-        interactive=False, name="land",
+        style_function=lambda _f: {"fillColor": "#fbfaf4", "fillOpacity": land_fill, "stroke": False},
+        interactive=False, name="land", pane=LAND_PANE,
     ).add_to(group)
     folium.GeoJson(
         coast[["geometry"]].to_json(),

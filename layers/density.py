@@ -9,6 +9,12 @@ areas up to 50, 75, 90 and 95 %; below that the map stays clear. The palette is
 ColorBrewer's sequential YlOrRd (yellow to dark red), legible over the grey and
 beige basemap and read as "more" without a key; the legend gives the shares and
 the bandwidth.
+
+Stacking: Leaflet draws image overlays (z-index 1) under the SVG that holds
+every vector layer of their pane (z-index 200), whatever the order they were
+added in, so hot spot cells, boundaries and incidents stay on top of the
+density. Anything opaque in that same SVG hides it too: an opaque land fill must
+sit in a lower pane for the density to show over land.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from PIL import Image
 import folium
 import folium.raster_layers
 
-from geo.kde import DEFAULT_FRACTIONS, YLORRD, DensitySurface
+from geo.kde import DEFAULT_FRACTIONS, YLORRD, DensitySurface, MercatorImage
 from i18n import N_, Translator
 from layers.base import LayerSpec, Legend, esc
 
@@ -39,11 +45,19 @@ class DensityLegend(Legend):
         self.html += "".join(f'<div class="note">{esc(note)}</div>' for note in notes)
 
 
-def png_data_url(rgba) -> str:
-    """An RGBA uint8 array as an embedded PNG (classed colours compress to a few kilobytes)."""
+def png_data_url(image: MercatorImage) -> str:
+    """The classed raster as an embedded palette PNG with transparency (a few kilobytes for a city)."""
+    png = Image.fromarray(image.index)  # uint8, 2-D: one byte per pixel
+    png.putpalette(image.palette.tobytes(), rawmode="RGBA")
     buf = io.BytesIO()
-    Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG", optimize=True)
+    png.save(buf, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _swatch(color: str, opacity: float) -> str:
+    """A palette colour at the overlay's opacity, so the legend looks like the map."""
+    r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{opacity:g})"
 
 
 def build(surface: DensitySurface | None, *, t: Translator, opacity: float = 0.6) -> folium.FeatureGroup:
@@ -57,14 +71,15 @@ def build(surface: DensitySurface | None, *, t: Translator, opacity: float = 0.6
     image = surface.to_mercator_rgba(PALETTE, levels)
     (south, west), (north, east) = image.bounds
     folium.raster_layers.ImageOverlay(
-        image=png_data_url(image.rgba),
+        image=png_data_url(image),
         bounds=[[south, west], [north, east]],
         opacity=opacity,
         pixelated=False,  # smooth scaling when zoomed past the image's resolution
         interactive=False,
         name=t("Incident density"),
+        control=False,  # the group is what the layer control toggles
     ).add_to(group)
-    entries = [(color, t("{share} of incidents inside", share=t.pct(share)))
+    entries = [(_swatch(color, opacity), t("{share} of incidents inside", share=t.pct(share)))
                for color, share in zip(reversed(PALETTE), reversed(FRACTIONS), strict=True)]
     notes = [t("Each share counts the areas of that colour and of the darker ones."),
              t("Bandwidth: {metres} m", metres=t.n(surface.bandwidth))]

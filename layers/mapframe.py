@@ -16,7 +16,7 @@ from branca.element import Element
 
 from i18n import Translator
 from layers.assets import localize
-from layers.base import Attribution
+from layers.base import LAND_PANE, LAND_PANE_Z, Attribution
 
 GUINEA_CENTER = (10.43, -10.94)
 GUINEA_BOUNDS = ((7.19, -15.08), (12.68, -7.64))
@@ -64,6 +64,7 @@ def make_map(t: Translator, *, tiles: TileConfig | None = None, attributions: tu
     # folium drops min_zoom/max_zoom when tiles=None; marker clustering needs a maxZoom.
     m.options.update(min_zoom=5, max_zoom=17)
     m.get_root().header.add_child(Element(_CSS))
+    folium.map.CustomPane(LAND_PANE, z_index=LAND_PANE_Z, pointer_events=False).add_to(m)
     if tiles.url:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or t("Basemap"), name=t("Basemap"),
                          overlay=False, control=False).add_to(m)

@@ -24,6 +24,7 @@ from geo.emerging import CATEGORIES
 from i18n import N_, Translator
 from i18n.vocabulary import EMERGING_HELP, EMERGING_LABELS, GI_BIN_SHORT
 from layers import basemap, boundaries
+from layers import density as density_layer
 from layers import emerging as emerging_layer
 from layers import hotspots as hotspot_layer
 from layers.mapframe import TileConfig, finish, make_map
@@ -34,6 +35,8 @@ from views.incident_filters import incident_filter
 RESOLUTIONS = (6, 7, 8, 9)
 #: Largest study area analysed on the page (cells); beyond, the commander narrows units or coarsens.
 MAX_CELLS = 600_000
+#: Kernel bandwidths offered for the density surface (metres; 0 = no surface).
+BANDWIDTHS = (0, 250, 500, 1000, 2000, 5000)
 STEP_LABELS = {"month": N_("Months"), "week": N_("Weeks")}
 
 
@@ -78,6 +81,13 @@ def _hotspots(store_url: str, version: tuple, params: Params, viewer: Viewer) ->
 
 
 @st.cache_data(ttl=600, max_entries=12, show_spinner=False)
+def _density(store_url: str, version: tuple, flt: IncidentFilter, bandwidth: int, viewer: Viewer):
+    bounds = _bounds(flt)
+    extent = None if bounds is None else (bounds[0][1], bounds[0][0], bounds[1][1], bounds[1][0])
+    return hs.density(get_store(), flt, viewer, float(bandwidth), extent)
+
+
+@st.cache_data(ttl=600, max_entries=12, show_spinner=False)
 def _emerging(store_url: str, version: tuple, params: Params, step: str, viewer: Viewer) -> hs.EmergingResult:
     return hs.run_emerging(get_store(), params.flt, resolution=params.resolution, k=params.k, step=step,
                            fdr=params.fdr, viewer=viewer, max_cells=MAX_CELLS)
@@ -103,16 +113,18 @@ def _bounds(flt: IncidentFilter) -> tuple[tuple[float, float], tuple[float, floa
     return (south, west), (north, east)
 
 
-def _map(t: Translator, flt: IncidentFilter, group: folium.FeatureGroup) -> folium.Map:
+def _map(t: Translator, flt: IncidentFilter, *groups: folium.FeatureGroup) -> folium.Map:
     credits = [t(boundaries.ATTRIBUTION)]
     if has_demo(get_store().url):
         credits.append(t("Incidents: demo data (synthetic)"))
-    m = make_map(t, tiles=TileConfig.from_env(), attributions=tuple(credits), bounds=_bounds(flt))
-    basemap.build(load_outline(), t=t).add_to(m)
+    tiles = TileConfig.from_env()
+    m = make_map(t, tiles=tiles, attributions=tuple(credits), bounds=_bounds(flt))
+    basemap.build(load_outline(), t=t, land_fill=0.35 if tiles.url else 1.0).add_to(m)
     level = "subprefecture" if flt.units else "prefecture"
     boundaries.build(load_display(level, "medium" if flt.units else "low"), t=t, level=level,
                      labels=bool(flt.units), interactive=False).add_to(m)
-    group.add_to(m)
+    for group in groups:
+        group.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     return finish(m)
 
@@ -173,7 +185,8 @@ def _category_text(t: Translator, flt: IncidentFilter) -> str:
 
 
 #: Widget defaults, set once per session (a widget given both a key in the state and a value warns).
-DEFAULTS = {"hot_res": 8, "hot_k": 1, "hot_fdr": True, "emg_step": "month", "emg_res": 7, "emg_k": 1}
+DEFAULTS = {"hot_bandwidth": 0, "hot_res": 8, "hot_k": 1, "hot_fdr": True, "emg_step": "month", "emg_res": 7,
+            "emg_k": 1}
 
 
 def _controls(t: Translator) -> Params:
@@ -189,6 +202,10 @@ def _controls(t: Translator) -> Params:
                                   help=t("Neighbours of a hexagon: the rings of hexagons around it."))
         fdr = cols[2].checkbox(t("Correct for many tests (FDR)"), key="hot_fdr",
                                help=t("Benjamini-Hochberg False Discovery Rate: fewer cells flagged by chance."))
+        st.select_slider(t("Density surface"), BANDWIDTHS, key="hot_bandwidth",
+                         format_func=lambda b: t("none") if not b else t("smoothing over {m} m", m=t.n(b)),
+                         help=t("A kernel density surface under the hexagons: where incidents are dense, "
+                                "smoothed over the chosen distance."))
         st.form_submit_button(t("Analyse"), type="primary")
     return Params(flt=flt, resolution=int(res), k=int(k), fdr=bool(fdr))
 
@@ -226,7 +243,13 @@ def _hotspot_tab(t: Translator, params: Params, viewer: Viewer) -> None:
     cols[2].metric(t("Hot spot hexagons"), t.n(int((bins > 0).sum())),
                    help=t("of which at 99 % confidence: {n}", n=t.n(int((bins == 3).sum()))))
     cols[3].metric(t("Cold spot hexagons"), t.n(int((bins < 0).sum())))
-    m = _map(t, params.flt, hotspot_layer.build(table, t=t))
+    groups = [hotspot_layer.build(table, t=t)]
+    bandwidth = st.session_state.get("hot_bandwidth", 0)
+    if bandwidth:
+        with st.spinner(t("Computing the density surface…")):
+            surface = _density(get_store().url, _version(), params.flt, int(bandwidth), viewer)
+        groups.insert(0, density_layer.build(surface, t=t))
+    m = _map(t, params.flt, *groups)
     st_folium(m, key="hotspot_map", height=560, use_container_width=True, returned_objects=[])
     st.subheader(t("Top hot spots"))
     if run.top.empty:

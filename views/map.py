@@ -59,8 +59,9 @@ def _build_map(t: Translator, level: Level, focus: Match | None) -> folium.Map:
     credits = [t(boundaries.ATTRIBUTION)]
     if has_demo(get_store().url):
         credits.append(t("Incidents: demo data (synthetic)"))
-    m = make_map(t, tiles=TileConfig.from_env(), attributions=tuple(credits), bounds=_focus_bounds(focus))
-    basemap.build(load_outline(), t=t).add_to(m)
+    tiles = TileConfig.from_env()
+    m = make_map(t, tiles=tiles, attributions=tuple(credits), bounds=_focus_bounds(focus))
+    basemap.build(load_outline(), t=t, land_fill=0.35 if tiles.url else 1.0).add_to(m)
     parents = {lvl: load_display(lvl, "low") for lvl in LEVELS if LEVELS.index(lvl) < LEVELS.index(level)}
     units = load_display(level, detail)
     highlight = focus.unit_id if focus is not None and focus.level == level else None

@@ -89,6 +89,15 @@ def test_peak_lies_at_the_planted_cluster():
     assert math.hypot(x[1] - x[0], y[1] - y[0]) < 400  # within a bandwidth of the planted centre
 
 
+def test_linear_binning_known_answer():
+    x, y, w = np.array([17.5, -4.0, 500.0]), np.array([15.0, 2.0, 5.0]), np.array([2.0, 1.0, 9.0])
+    grid = kde._linear_binning(x, y, w, 0.0, 0.0, 10.0, nx=4, ny=3)
+    expected = np.zeros((3, 4))
+    expected[1, 1], expected[1, 2] = 1.5, 0.5  # 17.5 is a quarter of the way from centre 15 to centre 25
+    expected[0, 0] = 0.1 * 0.7  # (-4, 2): only its corner inside the grid keeps a share; (500, 5) is dropped
+    np.testing.assert_allclose(grid, expected)
+
+
 # --- metric zone ----------------------------------------------------------------------------------
 
 
@@ -104,12 +113,10 @@ def test_zone_follows_the_area(centre, epsg):
 def test_default_extent_pads_the_data_by_three_bandwidths():
     lon, lat = _cloud(200)
     s = kde.density_surface(lon, lat, bandwidth=500)
-    west, south, east, north = s.extent
-    to_utm = transformer(WGS84, s.epsg)
-    x, y = to_utm.transform(lon, lat)
-    (ew, ee), (es, en) = to_utm.transform([west, east], [south, south]), to_utm.transform([west, west], [south, north])
-    assert ew[0] <= x.min() - 1490 and ee[1] >= x.max() + 1490  # x of west/east edges
-    assert es[0] <= y.min() - 1490 and en[1] >= y.max() + 1490  # y of south/north edges
+    x, y = transformer(WGS84, s.epsg).transform(lon, lat)
+    west, south, east, north = transformer(WGS84, s.epsg).transform_bounds(*s.extent)
+    pads = np.array([x.min() - west, y.min() - south, east - x.max(), north - y.max()])
+    assert np.all((pads > 1490) & (pads < 1600)), pads
 
 
 # --- weights --------------------------------------------------------------------------------------

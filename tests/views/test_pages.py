@@ -97,7 +97,8 @@ def test_app_switches_language_from_the_sidebar():
 
 
 def test_hotspot_page_shows_the_planted_clusters_and_their_trends():
-    at = AppTest.from_function(_page, args=("views.hotspots", "en"), default_timeout=120).run()
+    at = AppTest.from_function(_page, args=("views.hotspots", "en", {"hot_bandwidth": 1000}),
+                               default_timeout=120).run()
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Hot spot hexagons"].replace(",", "")) > 0
