@@ -27,6 +27,8 @@ boundaries_app = typer.Typer(help=t("Administrative boundaries (maintainers)."),
 app.add_typer(boundaries_app, name="boundaries")
 import_app = typer.Typer(help=t("Import records from files."), no_args_is_help=True)
 app.add_typer(import_app, name="import")
+roads_app = typer.Typer(help=t("Road networks for the black-spot analysis by road segment."), no_args_is_help=True)
+app.add_typer(roads_app, name="roads")
 
 
 def _store():
@@ -143,6 +145,108 @@ def hotspots_command(
     typer.echo(t("{cells} cells written to {file}: {hot} hot spots, {cold} cold spots (95 % confidence or more).",
                  cells=t.n(len(table)), file=out, hot=t.n(int((table["gi_bin"] >= 2).sum())),
                  cold=t.n(int((table["gi_bin"] <= -2).sum()))))
+
+
+@roads_app.command("import", help=t("Import a road network (GeoJSON, GeoPackage or zipped Shapefile of lines)."))
+def roads_import_command(
+    file: Annotated[Path, typer.Argument(help=t("File to import."))],
+    layer: Annotated[str | None, typer.Option(help=t("Layer to read (default: the first line layer)."))] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=t("Print the summary as JSON."))] = False,
+    user: Annotated[str | None, typer.Option(help=t("Who imports (recorded with the batch)."))] = None,
+) -> None:
+    """One batch; the latest network imported is the one ``blackspots --method roads`` uses."""
+    import json
+
+    from exchange.readers import ReadError
+    from exchange.roads import RoadFileError, import_roads, reason_text
+
+    if not file.is_file():
+        typer.echo(t("Cannot read {file}: no such file.", file=file), err=True)
+        raise typer.Exit(2)
+    store = _store()
+    try:
+        result, batch_id = import_roads(store, file, file.name, layer=layer, created_by=user or os.environ.get("USER"))
+    except (ReadError, RoadFileError) as exc:
+        typer.echo(t("Cannot import {file}: {reason}", file=file.name, reason=reason_text(t, exc.code))
+                   + f" ({exc.detail})", err=True)
+        raise typer.Exit(2) from exc
+    report = result.report
+    if as_json:
+        typer.echo(json.dumps(report.summary() | {"batch_id": batch_id}, ensure_ascii=False))
+        return
+    typer.echo(t("{file}: features read: {features}; roads imported: {roads} ({km} km).", file=file.name,
+                 features=t.n(report.features), roads=t.n(report.kept), km=t.n(report.length_km, 1)))
+    columns = ", ".join(f"{target} = {source}" for target, source in report.columns.items() if source)
+    typer.echo(t("Columns used: {columns}", columns=columns or "–"))
+    for code, count in report.dropped.items():
+        rows = ", ".join(str(r) for r in report.examples.get(code, ()))
+        typer.echo(f"  {t.n(count):>8}  {reason_text(t, code)} " + t("(features {rows})", rows=rows))
+    for code in report.notes:
+        typer.echo(f"  {reason_text(t, code)}")
+    typer.echo(t("Batch {batch}: undo with the import page if needed.", batch=batch_id))
+
+
+@app.command("blackspots", help=t("Road-safety black spots: crashes weighted by severity on H3 cells or road "
+                                  "segments, ranked, to CSV or GeoJSON."))
+def blackspots_command(
+    out: Annotated[Path, typer.Option("--out", help=t("Output file (.csv or .geojson)."))],
+    start: Annotated[str | None, typer.Option("--from", help=t("First day (YYYY-MM-DD)."))] = None,
+    end: Annotated[str | None, typer.Option("--to", help=t("Last day (YYYY-MM-DD)."))] = None,
+    unit: Annotated[list[str] | None, typer.Option(help=t("Unit id or name, any level (repeatable)."))] = None,
+    method: Annotated[str, typer.Option(help=t("cells (H3) or roads (segments of the road network)."))] = "cells",
+    resolution: Annotated[int, typer.Option(min=5, max=10, help=t("H3 resolution."))] = 8,
+    segment: Annotated[float, typer.Option(min=50, max=100_000, help=t("Segment length in metres (roads)."))] = 500,
+    tolerance: Annotated[float, typer.Option(min=1, max=1000,
+                                             help=t("Largest distance from a crash to its road, in metres."))] = 50,
+    weights: Annotated[str, typer.Option(help=t("Severity weights, e.g. fatal=10,serious=5,slight=1."))] = "",
+    top: Annotated[int | None, typer.Option(min=1, help=t("Keep only the N first black spots."))] = None,
+    k: Annotated[int | None, typer.Option(min=1, max=5, help=t("Add Gi* with this neighbourhood (cells)."))] = None,
+    period: Annotated[str, typer.Option(help=t("Trend periods: month or quarter."))] = "month",
+) -> None:
+    """One row per cell or segment with crashes, best first (rank, score, counts by severity, place, trend)."""
+    from datetime import UTC, datetime, timedelta
+
+    from exchange.blackspots import NoRoadNetwork, run_blackspots, to_file
+    from exchange.hotspots import UnitNotFound, resolve_units
+    from geo.blackspots import METHODS, PERIODS, TREND_LABELS, SeverityWeights
+    from storage.roads import CrashFilter
+
+    try:
+        if method not in METHODS:
+            raise ValueError(f"--method must be one of {', '.join(METHODS)}")
+        if period not in PERIODS:
+            raise ValueError(f"--period must be one of {', '.join(PERIODS)}")
+        first = datetime.fromisoformat(start).replace(tzinfo=UTC) if start else None
+        last = datetime.fromisoformat(end).replace(tzinfo=UTC) + timedelta(days=1) if end else None
+        scheme = SeverityWeights.parse(weights) if weights.strip() else SeverityWeights()
+        units = resolve_units(unit or [])
+        if not out.name.lower().endswith((".csv", ".geojson", ".json")):
+            raise ValueError(f"{out}: use a .csv or .geojson file name")
+    except (ValueError, UnitNotFound) as exc:
+        typer.echo(t("Invalid option: {error}", error=exc), err=True)
+        raise typer.Exit(2) from exc
+    flt = CrashFilter(start=first, end=last, units=units)
+    try:
+        result = run_blackspots(_store(), flt, method=method, resolution=resolution, segment_m=segment,
+                                tolerance_m=tolerance, weights=scheme, k=k, top=top, period=period)
+    except NoRoadNetwork as exc:
+        typer.echo(t("No road network is stored: import one with “proximite roads import FILE”."), err=True)
+        raise typer.Exit(2) from exc
+    to_file(result, out)
+    table = result.table
+    typer.echo(t("Black spots written to {file}: {spots} (crashes: {crashes}; weights {weights}).",
+                 spots=t.n(len(table)), file=out, crashes=t.n(result.n_crashes), weights=str(scheme)))
+    if method == "roads" and result.unassigned.get("beyond_tolerance"):
+        typer.echo(t("Crashes more than {m} m from every road, left out of the segments: {n}.",
+                     n=t.n(result.unassigned["beyond_tolerance"]), m=t.n(tolerance)))
+    if result.unassigned.get("no_coordinates"):
+        typer.echo(t("Crashes without coordinates: {n}.", n=t.n(result.unassigned["no_coordinates"])))
+    if result.n_demo:
+        typer.echo(t("Demo crashes (synthetic data) included: {n}.", n=t.n(result.n_demo)))
+    for row in table.head(5).itertuples(index=False):
+        typer.echo("  " + t("{rank}. {road} — {place}: crashes {crashes} (fatal {fatal}), score {score}, {trend}",
+                            rank=row.rank, road=row.road or "–", place=row.place or "–", crashes=t.n(row.crashes),
+                            fatal=t.n(row.fatal), score=t.n(row.epdo, 1), trend=t(TREND_LABELS[row.trend])))
 
 
 @app.command(help=t("Show the database in use, its schema version and what it holds."))

@@ -1,14 +1,18 @@
 """Synthetic road crashes along a few national corridors, plus planted black spots.
 
-Corridors are straight segments between real town centres (jittered a few
-hundred metres), weighted by length and a traffic factor; Conakry's urban
-roads carry the most traffic.
+Corridors are polylines through real town centres (they are also the demo road
+network, see :mod:`demo.roads`), weighted by length and a traffic factor;
+Conakry's urban roads carry the most traffic. Crashes lie on the road with a
+GPS error of a few metres, so they snap to the network like surveyed crashes;
+the black spots are Gaussian blobs moved onto the nearest road.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+import shapely
 
 from .common import CRASH_HOURS, Window
 from .places import TOWNS, in_guinea, metres_to_degrees, sample_blob, with_units
@@ -39,7 +43,8 @@ CORRIDORS: list[tuple[str, list[tuple[float, float]], float]] = [
     ("RN6", [TOWNS["GN-KA"], TOWNS["GN-SI"]], 1.0),
     ("RN3", [KM36, TOWNS["GN-DU"], TOWNS["GN-BF"], TOWNS["GN-BK"]], 0.8),
 ]
-ROAD_JITTER_M = 250.0
+#: Standard deviation of the GPS error of a crash position (metres, each axis).
+GPS_SIGMA_M = 12.0
 SEVERITY_SHARES = {"fatal": 0.10, "serious": 0.30, "slight": 0.60}
 
 DESCRIPTIONS = {
@@ -53,6 +58,37 @@ DESCRIPTIONS = {
 COLUMNS = ["id", "occurred_at", "severity", "killed", "injured", "vehicles", "road_name",
            "description", "lon", "lat", "region_id", "prefecture_id", "subprefecture_id",
            "h3_r7", "h3_r8", "h3_r9"]
+
+
+def corridor_lines() -> dict[str, shapely.LineString]:
+    """One polyline per road name: the corridors of a road chained end to end (RN1 has two)."""
+    parts: dict[str, list[list[tuple[float, float]]]] = {}
+    for road, pts, _ in CORRIDORS:
+        parts.setdefault(road, []).append(pts)
+    out = {}
+    for road, lines in parts.items():
+        merged = shapely.line_merge(shapely.MultiLineString(lines))
+        if not isinstance(merged, shapely.LineString):
+            raise AssertionError(f"demo corridors of {road} do not chain into one line")
+        out[road] = merged
+    return out
+
+
+def _onto_roads(rng: np.random.Generator, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Move points to the nearest demo road (plus GPS error); returns x, y and the road names."""
+    if len(x) == 0:
+        return x, y, np.zeros(0, dtype=object)
+    lines = corridor_lines()
+    names = np.array(list(lines), dtype=object)
+    geoms = np.array(list(lines.values()), dtype=object)
+    pts = shapely.points(x, y)
+    _, hit = shapely.STRtree(geoms).query_nearest(pts, all_matches=False)
+    on = shapely.line_interpolate_point(geoms[hit], shapely.line_locate_point(geoms[hit], pts))
+    ox, oy = shapely.get_x(on), shapely.get_y(on)
+    dx, dy = metres_to_degrees(GPS_SIGMA_M, oy)
+    px, py = ox + rng.normal(size=len(ox)) * dx, oy + rng.normal(size=len(oy)) * dy
+    ok = in_guinea(px, py)
+    return np.where(ok, px, ox), np.where(ok, py, oy), names[hit]
 
 
 def _segments() -> pd.DataFrame:
@@ -78,7 +114,7 @@ def _along_corridors(rng: np.random.Generator, n: int, rounds: int = 80):
         t = rng.random(len(pending))
         cy = s["ay"].to_numpy() + t * (s["by"].to_numpy() - s["ay"].to_numpy())
         cx = s["ax"].to_numpy() + t * (s["bx"].to_numpy() - s["ax"].to_numpy())
-        dx, dy = metres_to_degrees(ROAD_JITTER_M, cy)
+        dx, dy = metres_to_degrees(GPS_SIGMA_M, cy)
         px = cx + rng.normal(size=len(pending)) * dx
         py = cy + rng.normal(size=len(pending)) * dy
         ok = in_guinea(px, py)
@@ -97,7 +133,8 @@ def make_crashes(rng: np.random.Generator, window: Window, n: int) -> pd.DataFra
     xs, ys, roads = [], [], []
     for spot, k in zip(PLANTED_BLACKSPOTS, sizes, strict=True):
         x, y = sample_blob(rng, spot["lon"], spot["lat"], spot["sigma_m"], k)
-        xs.append(x), ys.append(y), roads.append(np.full(k, spot["road_name"], dtype=object))
+        x, y, road = _onto_roads(rng, x, y)
+        xs.append(x), ys.append(y), roads.append(road)
     x, y, road = _along_corridors(rng, n - sum(sizes))
     xs.append(x), ys.append(y), roads.append(road)
     x, y, road = np.concatenate(xs), np.concatenate(ys), np.concatenate(roads)

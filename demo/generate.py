@@ -7,7 +7,8 @@ them; the store remaps them on insert and sets is_demo/batch_id/created_at/versi
 
 Spatial design: incidents are weighted by 2014 prefecture population with a
 strong urban bias and carry the clusters of :data:`PLANTED_HOTSPOTS`; crashes
-follow national corridors with the black spots of :data:`PLANTED_BLACKSPOTS`;
+follow national corridors (also the demo road network) with the black spots of
+:data:`PLANTED_BLACKSPOTS`;
 the programme tables reproduce :data:`PROGRAMME_FIGURES` exactly.
 """
 
@@ -34,12 +35,13 @@ from .programme import (
     make_women_days,
     summary,
 )
+from .roads import make_roads
 
 #: Incidents and crashes fall within this many months before ``today``.
 HISTORY_MONTHS = 24
 
 #: Tables in insert (foreign-key) order.
-TABLES = ("station", "incident", "road_crash", "council", "council_meeting", "school",
+TABLES = ("station", "incident", "road_crash", "road", "council", "council_meeting", "school",
           "outreach_officer", "school_visit", "women_visit_day", "instructor", "training",
           "training_instructor")
 
@@ -75,6 +77,7 @@ def generate(seed: int = 2014, *, n_incidents: int = 8000, n_crashes: int = 1200
         "station": station,
         "incident": make_incidents(rng["incident"], geo, default_taxonomy(), window, n_incidents),
         "road_crash": make_crashes(rng["road_crash"], window, n_crashes),
+        "road": make_roads(),
         "council": council,
         "council_meeting": council_meeting,
         "school": school,

@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 from i18n import DOMAIN, LANGUAGES, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE_DIRS = ("app.py", "geo", "layers", "views", "cli", "demo", "storage", "i18n")
+SOURCE_DIRS = ("app.py", "geo", "layers", "views", "cli", "demo", "storage", "exchange", "reports", "i18n")
 KEYWORDS = {"t": (1,), "N_": (1,)}
 
 

@@ -42,6 +42,19 @@ MESSAGES: dict[str, str] = {
     "mapping_unknown": N_("unknown saved column mapping"),
     "mapping_columns_absent": N_("the saved mapping names columns that this file does not have"),
     "mapping_incomplete": N_("required columns are missing (date, category, and coordinates or a place)"),
+    # road networks (exchange.roads): lines dropped, file-level errors, notes
+    "geometry_missing": N_("no geometry"),
+    "not_a_line": N_("not a line (point or polygon)"),
+    "geometry_empty": N_("empty geometry"),
+    "geometry_invalid": N_("invalid geometry (too few points or coordinates that are not numbers)"),
+    "zero_length": N_("line of zero length"),
+    "road_outside_guinea": N_("road outside Guinea"),
+    "not_a_line_layer": N_("the layer holds no lines: a road network needs LineString or MultiLineString features"),
+    "no_roads_kept": N_("no usable road in the file"),
+    "reprojected": N_("coordinates were converted to longitude/latitude (EPSG:4326)"),
+    "crs_missing_assumed_wgs84": N_("the file has no coordinate system: longitude/latitude assumed"),
+    "other_layers_ignored": N_("the file has other layers, which were not read"),
+    "clipped_to_guinea": N_("roads crossing the border were cut at Guinea's limit"),
 }
 
 

@@ -6,7 +6,8 @@ for the user and return ``folium.FeatureGroup`` objects the map page composes.
 
 from __future__ import annotations
 
-from layers import basemap, boundaries, incidents
+from layers import basemap, blackspots, boundaries, density, emerging, hotspots, incidents
 from layers.base import LayerSpec
 
-REGISTRY: dict[str, LayerSpec] = {spec.key: spec for spec in (basemap.SPEC, boundaries.SPEC, incidents.SPEC)}
+REGISTRY: dict[str, LayerSpec] = {spec.key: spec for spec in (
+    basemap.SPEC, boundaries.SPEC, incidents.SPEC, hotspots.SPEC, emerging.SPEC, density.SPEC, blackspots.SPEC)}

@@ -31,6 +31,8 @@ _CSS = """
 .lbl-prefecture { font-size: 11px; font-weight: 600; color: #444; }
 .lbl-subprefecture { font-size: 10px; color: #555; }
 .lbl-sea { font-size: 13px; font-style: italic; color: #3f6f96; letter-spacing: .15em; }
+.lbl-rank { font-size: 11px; font-weight: 700; color: #fff; background: #222; border-radius: 9px;
+             padding: 1px 5px; }
 .lbl-country { font-size: 12px; color: #8a8f94; letter-spacing: .12em; text-transform: uppercase; }
 .proximite-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
                     font-size: 12px; line-height: 18px; box-shadow: 0 0 4px rgba(0,0,0,.3); }

@@ -23,6 +23,7 @@ from alembic.runtime.migration import MigrationContext
 
 from storage.imports import ImportsMixin
 from storage.queries import IncidentQueriesMixin
+from storage.roads import RoadsMixin
 from storage.schema import TABLES, WRITABLE, import_batch, metadata
 
 ENV_URL = "PROXIMITE_DATABASE_URL"
@@ -79,7 +80,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ImportsMixin, IncidentQueriesMixin):
+class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin):
     """Repository over the schema in `storage.schema`; see module docstring."""
 
     url: str

@@ -18,17 +18,24 @@ from streamlit_folium import st_folium
 
 import folium
 
+from exchange import blackspots as bs
 from exchange import hotspots as hs
+from exchange.export import to_csv
+from exchange.readers import ReadError
+from exchange.roads import RoadFileError, import_roads, reason_text
+from geo.blackspots import TREND_LABELS, SeverityWeights
 from geo.boundaries import load_display, load_outline
 from geo.emerging import CATEGORIES
 from i18n import N_, Translator
 from i18n.vocabulary import EMERGING_HELP, EMERGING_LABELS, GI_BIN_SHORT
 from layers import basemap, boundaries
+from layers import blackspots as blackspot_layer
 from layers import density as density_layer
 from layers import emerging as emerging_layer
 from layers import hotspots as hotspot_layer
 from layers.mapframe import TileConfig, finish, make_map
 from storage.queries import IncidentFilter, Viewer
+from storage.roads import CrashFilter
 from views.common import current_viewer, demo_notice, get_store, has_demo, store_counts, translator
 from views.incident_filters import incident_filter
 
@@ -364,6 +371,124 @@ def _emerging_tab(t: Translator, params: Params, viewer: Viewer) -> None:
                            mime=mime, key="emg_csv")
 
 
+BLACKSPOT_METHODS = {"cells": N_("Hexagons"), "roads": N_("Road segments")}
+
+
+@st.cache_data(ttl=600, max_entries=12, show_spinner=False)
+def _blackspots(store_url: str, version: tuple, flt: CrashFilter, method: str, resolution: int, segment_m: int,
+                tolerance_m: int, weights: SeverityWeights) -> bs.BlackspotResult:
+    return bs.run_blackspots(get_store(), flt, method=method, resolution=resolution, segment_m=float(segment_m),
+                             tolerance_m=float(tolerance_m), weights=weights)
+
+
+def _blackspot_controls(t: Translator) -> tuple[str, int, int, int, SeverityWeights]:
+    for key, value in {"bs_method": "cells", "bs_res": 8, "bs_segment": 500, "bs_tolerance": 50,
+                       "bs_fatal": 10.0, "bs_serious": 5.0, "bs_slight": 1.0}.items():
+        st.session_state.setdefault(key, value)
+    with st.form("blackspot_form"):
+        cols = st.columns([2, 2, 1, 1])
+        method = cols[0].radio(t("Spots"), list(BLACKSPOT_METHODS), key="bs_method", horizontal=True,
+                               format_func=lambda m: t(BLACKSPOT_METHODS[m]))
+        res = cols[1].select_slider(t("Hexagon size (H3 resolution)"), RESOLUTIONS, key="bs_res",
+                                    format_func=lambda r: _resolution_label(t, r))
+        segment = cols[2].number_input(t("Segment length (m)"), 100, 5000, step=100, key="bs_segment")
+        tolerance = cols[3].number_input(t("Snapping distance (m)"), 5, 500, step=5, key="bs_tolerance",
+                                         help=t("Crashes farther than this from every road are not assigned to "
+                                                "a segment (they are counted and reported)."))
+        st.caption(t("Weight of one crash in the score, by severity (equivalent property-damage crashes):"))
+        cols = st.columns(3)
+        fatal = cols[0].number_input(t("Fatal"), 0.0, 1000.0, step=1.0, key="bs_fatal")
+        serious = cols[1].number_input(t("Serious injury"), 0.0, 1000.0, step=1.0, key="bs_serious")
+        slight = cols[2].number_input(t("Slight injury"), 0.0, 1000.0, step=1.0, key="bs_slight")
+        st.form_submit_button(t("Rank black spots"), type="primary")
+    try:
+        weights = SeverityWeights(fatal=fatal, serious=serious, slight=slight)
+    except ValueError:
+        st.warning(t("At least one severity weight must be above zero; the default weights are used."))
+        weights = SeverityWeights()
+    return method, int(res), int(segment), int(tolerance), weights
+
+
+def _blackspot_tab(t: Translator, params: Params) -> None:
+    st.caption(t("Crashes weighted by severity, on hexagons or on stretches of road. The period and units "
+                 "chosen above apply; categories do not."))
+    method, res, segment, tolerance, weights = _blackspot_controls(t)
+    flt = CrashFilter(start=params.flt.start, end=params.flt.end, units=params.flt.units)
+    try:
+        with st.spinner(t("Ranking black spots…")):
+            result = _blackspots(get_store().url, _version(), flt, method, res, segment, tolerance, weights)
+    except bs.NoRoadNetwork:
+        st.info(t("No road network is stored yet: import one below, or rank the black spots on hexagons."))
+        _road_import(t)
+        return
+    table = result.table
+    if table.empty:
+        st.info(t("No located crash matches these filters."))
+        _road_import(t)
+        return
+    cols = st.columns(4)
+    cols[0].metric(t("Crashes"), t.n(result.n_crashes))
+    cols[1].metric(t("Killed"), t.n(int(table["killed"].sum())))
+    cols[2].metric(t("Injured"), t.n(int(table["injured"].sum())))
+    cols[3].metric(t("Spots with crashes"), t.n(len(table)))
+    left_out = sum(result.unassigned.values())
+    if left_out:
+        st.warning(t("{n} crashes are not on the map: {beyond} farther than {m} m from any road, {none} without "
+                     "coordinates.", n=t.n(left_out), beyond=t.n(result.unassigned.get("beyond_tolerance", 0)),
+                     m=tolerance, none=t.n(result.unassigned.get("no_coordinates", 0))))
+    m = _map(t, params.flt, blackspot_layer.build(table, t=t))
+    st_folium(m, key="blackspot_map", height=520, use_container_width=True, returned_objects=[])
+    top = table.sort_values("rank").head(20)
+    shown = pd.DataFrame({
+        t("Rank"): top["rank"].to_numpy(),
+        t("Road"): top["road"].to_numpy(),
+        t("Place"): top["place"].to_numpy(),
+        t("Crashes"): top["crashes"].to_numpy(),
+        t("Fatal"): top["fatal"].to_numpy(),
+        t("Serious injury"): top["serious"].to_numpy(),
+        t("Slight injury"): top["slight"].to_numpy(),
+        t("Killed"): top["killed"].to_numpy(),
+        t("Injured"): top["injured"].to_numpy(),
+        t("Score"): top["epdo"].round(1).to_numpy(),
+        t("Trend"): [t(TREND_LABELS.get(str(x), str(x))) for x in top["trend"]],
+    })
+    if method == "roads":
+        shown.insert(4, t("Crashes per km"), top["crashes_per_km"].round(1).to_numpy())
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption(t("Score: {weights}. Trend: Mann-Kendall test on monthly counts (5 % level).",
+                 weights=t("fatal {a}, serious {b}, slight {c}", a=t.n(weights.fatal), b=t.n(weights.serious),
+                           c=t.n(weights.slight))))
+    plain = table.copy()
+    for name in plain.columns:
+        if plain[name].dtype == np.uint64:
+            plain[name] = plain[name].astype(str)
+    cols = st.columns(2)
+    cols[0].download_button(t("Black spots (CSV)"), to_csv(plain.drop(columns="geometry")),
+                            file_name="proximite-points-noirs.csv", mime="text/csv", key="bs_csv")
+    cols[1].download_button(t("Black spots (GeoJSON)"), plain.to_json(drop_id=True, ensure_ascii=False),
+                            file_name="proximite-points-noirs.geojson", mime="application/geo+json",
+                            key="bs_geojson")
+    _road_import(t)
+
+
+def _road_import(t: Translator) -> None:
+    with st.expander(t("Import a road network")):
+        st.caption(t("Lines in GeoJSON, GeoPackage or a zipped Shapefile (for example an OpenStreetMap extract). "
+                     "The latest network imported is used; undo it from the import history."))
+        upload = st.file_uploader(t("Road network file"), type=["geojson", "json", "gpkg", "zip"],
+                                  key="bs_roads_file")
+        if upload is not None and st.button(t("Import the roads"), key="bs_roads_import"):
+            try:
+                layer, batch = import_roads(get_store(), upload.getvalue(), upload.name,
+                                            created_by=current_viewer().name)
+            except (RoadFileError, ReadError) as exc:
+                st.error(t("Cannot import {file}: {reason}", file=upload.name, reason=reason_text(t, exc.code))
+                         + f" ({exc.detail})")
+                return
+            store_counts.clear()
+            st.success(t("{n} road lines imported from {file}.", n=t.n(len(layer.roads)), file=upload.name))
+
+
 def render() -> None:
     t = translator()
     st.title(t("Hot spots"))
@@ -378,5 +503,5 @@ def render() -> None:
     with tabs[1]:
         _emerging_tab(t, params, viewer)
     with tabs[2]:
-        st.info(t("Road black spots are being prepared."))
+        _blackspot_tab(t, params)
     st.caption(t(boundaries.ATTRIBUTION))

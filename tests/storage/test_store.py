@@ -19,7 +19,7 @@ from storage import TABLES, Store, open_store
 from storage.schema import POINT_TABLES, WRITABLE, include_object, metadata
 from storage.store import ENV_URL, normalize_url
 
-HEAD = "0002_imports"
+HEAD = "0004_roads"
 UTC = dt.UTC
 EVIL = "O'Brien'; DROP TABLE incident;--"
 
@@ -104,7 +104,8 @@ def sample_frames() -> dict[str, pd.DataFrame]:
 
 
 def sample_size() -> dict[str, int]:
-    return {name: len(df) for name, df in sample_frames().items() if name in TABLES}
+    frames = sample_frames()
+    return {name: len(frames[name]) if name in frames else 0 for name in TABLES}
 
 
 def _by_id(store: Store, table: str, column: str = "name") -> dict[int, object]:

@@ -113,3 +113,14 @@ def test_hotspot_page_refuses_a_huge_study_area_with_a_clear_message():
     at = AppTest.from_function(_page, args=("views.hotspots", "fr", {"hot_res": 9}), default_timeout=120).run()
     assert not at.exception, at.exception
     assert any("hexagones" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("method", ["cells", "roads"])
+def test_hotspot_page_ranks_the_planted_black_spots(method):
+    at = AppTest.from_function(_page, args=("views.hotspots", "fr", {"bs_method": method}),
+                               default_timeout=120).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[-1].value
+    assert list(table["Rang"][:3]) == [1, 2, 3]
+    assert table["Lieu"].head(2).str.contains("Coyah").all()  # Km 36 and the Coyah descent
+    assert table["Score"].is_monotonic_decreasing
