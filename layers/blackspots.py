@@ -37,7 +37,7 @@ def _label(row, t: Translator) -> str:
                    fatal=t.n(int(row.fatal)), serious=t.n(int(row.serious)), slight=t.n(int(row.slight))))
     parts.append(t("{killed} killed, {injured} injured", killed=t.n(int(row.killed)),
                    injured=t.n(int(row.injured))))
-    parts.append(t("score {score}", score=t.n(round(float(row.epdo), 1))))
+    parts.append(t("score {score}", score=t.n(float(row.epdo), 1)))
     parts.append(t("trend: {trend}", trend=t(TREND_LABELS.get(str(row.trend), str(row.trend)))))
     return " · ".join(esc(p) for p in parts)
 

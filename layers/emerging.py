@@ -23,7 +23,7 @@ def build(table: pd.DataFrame, *, t: Translator, max_cells: int = MAX_CELLS) -> 
             label = " · ".join([t(EMERGING_LABELS[str(r.category)]),
                                 t("{count} incidents", count=t.n(int(r.count))),
                                 t("last period: {n}", n=t.n(int(r.last))),
-                                t("trend z = {z}", z=t.n(round(float(r.trend_z), 2)))])
+                                t("trend z = {z}", z=t.n(float(r.trend_z), 2))])
             props.append({"category": str(r.category), "label": esc(label)})
         folium.GeoJson(
             hexagon_collection([int(c, 16) for c in patterned["cell"]], props),

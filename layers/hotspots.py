@@ -21,12 +21,12 @@ MAX_CELLS = 5000
 
 def _label(row, t: Translator) -> str:
     parts = [t(GI_BIN_LABELS[int(row.gi_bin)]), t("{count} incidents", count=t.n(int(row.count))),
-             t("z = {z}", z=t.n(round(float(row.gi_z), 2))), t("p = {p}", p=_p_text(float(row.gi_p), t))]
+             t("z = {z}", z=t.n(float(row.gi_z), 2)), t("p = {p}", p=_p_text(float(row.gi_p), t))]
     return esc(" · ".join(parts))
 
 
 def _p_text(p: float, t: Translator) -> str:
-    return "< 0,001" if p < 0.001 and t.lang == "fr" else "< 0.001" if p < 0.001 else t.n(round(p, 3))
+    return "< " + t.n(0.001, 3) if p < 0.001 else t.n(p, 3)
 
 
 def build(table: pd.DataFrame, *, t: Translator, max_cells: int = MAX_CELLS) -> folium.FeatureGroup:

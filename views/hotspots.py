@@ -100,13 +100,20 @@ def _emerging(store_url: str, version: tuple, params: Params, step: str, viewer:
                            fdr=params.fdr, viewer=viewer, max_cells=MAX_CELLS)
 
 
+def _num(t: Translator, value: float) -> str:
+    """A figure with as many decimals as it needs to be read (0.74, 5.2, 36)."""
+    value = float(value)
+    digits = 0 if value.is_integer() or value >= 10 else 1 if value >= 1 else 2
+    return t.n(value, digits)
+
+
 def _resolution_label(t: Translator, res: int) -> str:
-    return t("{res} (cells of about {area} km²)", res=res, area=t.n(hs.CELL_AREA_KM2[res]))
+    return t("{res} (cells of about {area} km²)", res=res, area=_num(t, hs.CELL_AREA_KM2[res]))
 
 
 def _ring_label(t: Translator, k: int, res: int) -> str:
     reach = k * np.sqrt(3) * hs.CELL_EDGE_KM[res]
-    return t("{k} ring(s) (about {km} km around each cell)", k=k, km=t.n(round(float(reach), 1)))
+    return t("{k} ring(s) (about {km} km around each cell)", k=k, km=t.n(float(reach), 1))
 
 
 def _bounds(flt: IncidentFilter) -> tuple[tuple[float, float], tuple[float, float]] | None:
@@ -456,8 +463,8 @@ def _blackspot_tab(t: Translator, params: Params) -> None:
         shown.insert(4, t("Crashes per km"), top["crashes_per_km"].round(1).to_numpy())
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption(t("Score: {weights}. Trend: Mann-Kendall test on monthly counts (5 % level).",
-                 weights=t("fatal {a}, serious {b}, slight {c}", a=t.n(weights.fatal), b=t.n(weights.serious),
-                           c=t.n(weights.slight))))
+                 weights=t("fatal {a}, serious {b}, slight {c}", a=_num(t, weights.fatal),
+                           b=_num(t, weights.serious), c=_num(t, weights.slight))))
     plain = table.copy()
     for name in plain.columns:
         if plain[name].dtype == np.uint64:
