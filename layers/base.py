@@ -10,10 +10,14 @@ for the user, and they escape every piece of text (:func:`esc`).
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from jinja2 import Template
 
 import folium
@@ -114,3 +118,85 @@ def hexagon_collection(cells: Sequence[int], properties: Sequence[dict[str, Any]
         features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
                          "properties": props})
     return {"type": "FeatureCollection", "features": features}
+
+
+# Shared by the proportional-symbol layers (programme layers: schools, women's days, trainings, stations).
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """Refuse a frame that lacks columns a layer reads, naming them (a silent NaN would draw wrong classes)."""
+    absent = [c for c in columns if c not in frame.columns]
+    if absent:
+        raise ValueError(f"{what} lacks column(s) {', '.join(absent)}")
+
+
+def as_date(value: Any) -> date | None:
+    """A calendar day from a date, datetime, Timestamp or ISO text; ``None`` for missing (None, NaT, NaN).
+
+    Timestamps become days so that ``Translator.d`` shows a date, not a date and a midnight time.
+    """
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, date):  # datetime and Timestamp are dates too
+        return value if type(value) is date else value.date()
+    if pd.isna(value):
+        return None
+    return pd.Timestamp(value).date()
+
+
+def point_collection(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray,
+                     properties: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """GeoJSON points (~1 m precision) with ids ``"0".."n-1"``, so folium's style map keys on them, not on text."""
+    xs = np.round(np.asarray(lon, dtype=float), 5).tolist()
+    ys = np.round(np.asarray(lat, dtype=float), 5).tolist()
+    keys = list(properties)
+    rows = zip(*(list(properties[k]) for k in keys), strict=True) if keys else ({} for _ in xs)
+    features = [{"type": "Feature", "id": str(i), "geometry": {"type": "Point", "coordinates": [x, y]},
+                 "properties": dict(zip(keys, row, strict=True))}
+                for i, (x, y, row) in enumerate(zip(xs, ys, rows, strict=True))]
+    return {"type": "FeatureCollection", "features": features}
+
+
+def sqrt_radius(values: Sequence[float] | np.ndarray, vmax: float, *, r_max: float,
+                r_min: float = 3.0) -> np.ndarray:
+    """Circle radii (pixels) whose areas are proportional to the values, since readers compare areas.
+
+    Never below ``r_min`` so small and zero values stay visible and clickable; rounded to half a
+    pixel so folium's per-style switch stays short.
+    """
+    v = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0).clip(min=0.0)
+    if not vmax > 0:
+        return np.full(v.shape, float(r_min))
+    return np.round(np.maximum(r_min, r_max * np.sqrt(v / vmax)) * 2.0) / 2.0
+
+
+def reference_values(vmax: float) -> list[int]:
+    """Round values (one significant digit) for a size legend: the largest at most ``vmax``, then at most
+    a quarter and a sixteenth of it (fewer when ``vmax`` is small)."""
+    out: list[int] = []
+    for target in (vmax, vmax / 4, vmax / 16):
+        if not target >= 1:
+            break
+        step = 10 ** math.floor(math.log10(target))
+        nice = int(step * math.floor(target / step))
+        if nice not in out:
+            out.append(nice)
+    return out
+
+
+class SymbolLegend(Legend):
+    """The shared legend plus circles of reference sizes (proportional symbols) and closing notes."""
+
+    def __init__(self, title: str, entries: Sequence[tuple[str, str]], *,
+                 sizes: Sequence[tuple[float, str]] = (), sizes_title: str = "", color: str = "#888888",
+                 notes: Sequence[str] = ()) -> None:
+        super().__init__(title, entries)
+        if sizes:
+            box = 2 * max(r for r, _ in sizes)
+            if sizes_title:
+                self.html += f'<div class="sizes-title">{esc(sizes_title)}</div>'
+            self.html += "".join(
+                f'<div class="size-row"><span class="dotbox" style="width:{box:g}px">'
+                f'<span class="dot" style="width:{2 * r:g}px;height:{2 * r:g}px;background:{esc(color)}"></span>'
+                f"</span>{esc(label)}</div>"
+                for r, label in sizes)
+        self.html += "".join(f'<div class="note">{esc(note)}</div>' for note in notes)

@@ -38,6 +38,10 @@ _CSS = """
                     font-size: 12px; line-height: 18px; box-shadow: 0 0 4px rgba(0,0,0,.3); }
 .proximite-legend .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
                             vertical-align: middle; border: 1px solid #666; }
+.proximite-legend .sizes-title { margin-top: 4px; font-style: italic; }
+.proximite-legend .size-row { display: flex; align-items: center; }
+.proximite-legend .dotbox { display: inline-flex; justify-content: center; margin-right: 6px; }
+.proximite-legend .dot { display: inline-block; border-radius: 50%; border: 1px solid #333; opacity: .85; }
 .demo-badge { background: #fff3cd; border: 1px solid #e0b100; padding: 2px 6px; border-radius: 3px;
               font-size: 12px; font-weight: 600; color: #6b5200; }
 </style>

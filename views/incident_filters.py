@@ -13,7 +13,8 @@ from storage.queries import IncidentFilter
 from views.common import taxonomy
 
 
-def _unit_options() -> dict[str, str]:
+def unit_options() -> dict[str, str]:
+    """Every unit as ``level:unit_id`` -> name, for unit pickers."""
     units = load_units().drop(columns="geometry")
     return {f"{row.level}:{row.unit_id}": row.name for row in units.itertuples(index=False)
             if row.level in LEVELS}
@@ -32,13 +33,18 @@ def incident_filter(t: Translator, *, today: date | None = None, prefix: str = "
                                 (today - timedelta(days=365), today), key=keys["period"], format="DD/MM/YYYY")
     categories = cols[1].multiselect(t("Categories"), tax.codes, key=keys["categories"],
                                      format_func=lambda c: tax.label(c, t.lang), placeholder=t("All categories"))
-    options = _unit_options()
+    options = unit_options()
     chosen = cols[2].multiselect(
         t("Units"), list(options), key=keys["units"], placeholder=t("All of Guinea"),
-        format_func=lambda k: f"{options[k]} ({t(LEVEL_LABELS[k.split(':')[0]])})")
+        format_func=lambda k: unit_label(t, options, k))
     start = end = None
     if isinstance(period, (list, tuple)) and len(period) == 2:
         start = datetime.combine(period[0], datetime.min.time(), tzinfo=UTC)
         end = datetime.combine(period[1], datetime.min.time(), tzinfo=UTC) + timedelta(days=1)
     units = tuple(tuple(k.split(":", 1)) for k in chosen)
     return IncidentFilter(start=start, end=end, categories=tuple(categories), units=units)
+
+
+def unit_label(t: Translator, options: dict[str, str], key: str) -> str:
+    """"Kankan (Préfecture)": a unit picker's entry, with its level since names repeat across levels."""
+    return f"{options[key]} ({t(LEVEL_LABELS[key.split(':')[0]])})"
