@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from i18n import LANGUAGES
-from views import about, home, hotspots, imports, review, state
+from views import about, home, hotspots, imports, programme, review, state
 from views import map as map_view
 from views.common import ensure_demo_loaded, get_store, translator
 
@@ -23,6 +23,7 @@ def main() -> None:
     pages = [
         st.Page(home.render, title=t("Home"), icon=":material/home:", url_path="accueil", default=True),
         st.Page(map_view.render, title=t("Map"), icon=":material/map:", url_path="carte"),
+        st.Page(programme.render, title=t("Programme"), icon=":material/groups:", url_path="programme"),
         st.Page(hotspots.render, title=t("Hot spots"), icon=":material/local_fire_department:",
                 url_path="points-chauds"),
         st.Page(imports.render, title=t("Import"), icon=":material/upload_file:", url_path="importer"),

@@ -1,14 +1,19 @@
 """Benchmark: import N generated incident rows from a CSV into a fresh SQLite store.
 
     .venv/bin/python bench/import_incidents.py 100000 1000000
+    .venv/bin/python bench/import_incidents.py --no-adbc 1000000   # the path without adbc-driver-sqlite
 
-Prints the time of each stage (read, map, plan, write), rows per second and
-peak memory (max RSS). Rows are random points inside Guinea with ISO dates,
-taxonomy labels and unique ids, like a large police register.
+Goes through the same steps as ``proximite import incidents`` (``exchange.service``)
+and prints the time of each: read the file, check it (duplicate lookups in the
+store, validation, placement, units and H3 cells), write it (stage, copy, rebuild
+the indexes, commit); then rows per second and peak memory (max RSS). Rows are
+random points inside Guinea with ISO dates, taxonomy labels and unique ids, like
+a large police register.
 """
 
 from __future__ import annotations
 
+import argparse
 import resource
 import sys
 import tempfile
@@ -24,12 +29,11 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from exchange.columns import detect_mapping  # noqa: E402
-from exchange.incidents import plan_incidents  # noqa: E402
 from exchange.readers import read_table  # noqa: E402
+from exchange.service import KIND, plan_file, resolve_mapping  # noqa: E402
 from geo.boundaries import load_outline  # noqa: E402
 from geo.taxonomy import default_taxonomy  # noqa: E402
-from storage import open_store  # noqa: E402
+from storage import bulk, open_store  # noqa: E402
 
 
 def make_csv(n: int, path: Path, seed: int = 1) -> None:
@@ -65,22 +69,28 @@ def run(n: int) -> None:
         raw = read_table(csv)
         times["read"] = time.perf_counter() - start
         mark = time.perf_counter()
-        mapping = detect_mapping(list(raw.frame.columns), raw.frame.head(50))
-        plan = plan_incidents(raw, mapping, today=date(2026, 11, 24))
+        mapping = resolve_mapping(store, raw)
+        plan = plan_file(store, raw, mapping, today=date(2026, 11, 24))
         times["validate+place+cells"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        store.import_records("incident", plan.records, plan.review, kind="incidents", file_name=csv.name,
-                             file_sha256=raw.sha256, mapping=mapping.to_json())
+        store.import_records("incident", plan.records, plan.review, kind=KIND, file_name=raw.file_name,
+                             file_sha256=raw.sha256, file_format=raw.format, mapping=mapping.to_json())
         times["write+index"] = time.perf_counter() - mark
         total = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         summary = plan.summary()
         print(f"{n:>9,} rows: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
               + f"; total {total:.2f} s = {n / total:,.0f} rows/s; peak RSS {peak:,.0f} MB; "
-              f"imported {summary['imported']:,}, queued {summary['queued']:,}")
+              f"imported {summary['imported']:,}, queued {summary['queued']:,}", flush=True)
         store.dispose()
 
 
 if __name__ == "__main__":
-    for arg in sys.argv[1:] or ["100000"]:
-        run(int(arg))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rows", nargs="*", type=int, default=[100_000], help="file sizes to import, one run each")
+    parser.add_argument("--no-adbc", action="store_true", help="write without adbc-driver-sqlite (fallback path)")
+    args = parser.parse_args()
+    if args.no_adbc:
+        bulk._adbc_sqlite = None
+    for rows in args.rows:
+        run(rows)

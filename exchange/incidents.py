@@ -10,19 +10,21 @@ categories are looked up one by one.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from exchange.columns import ColumnMapping
 from exchange.readers import RawTable
 from geo import cells
-from geo.boundaries import load_units, locate
+from geo.boundaries import locate
 from geo.gazetteer import Gazetteer
 from geo.geocode import Geocoder
 from geo.parse import parse_coordinates, parse_dates, parse_geopoint
@@ -46,7 +48,8 @@ DUPLICATE_CELL_RES = 9
 _SEVERITY = {"1": 1, "2": 2, "3": 3, "faible": 1, "mineur": 1, "mineure": 1, "low": 1, "minor": 1,
              "moyen": 2, "moyenne": 2, "modere": 2, "moderee": 2, "medium": 2, "moderate": 2,
              "grave": 3, "eleve": 3, "elevee": 3, "haute": 3, "high": 3, "severe": 3, "serious": 3}
-_DMS_HINT = re.compile(r"[°'\"′″:’”]|\d\s+\d")
+#: Degree, minute or second marks, colons, or digits separated by spaces (RE2 syntax, Unicode classes).
+_DMS_HINT = r"[°'\"′″:’”]|\p{Nd}[\s\p{Z}]+\p{Nd}"
 
 
 @dataclass(frozen=True)
@@ -87,12 +90,15 @@ def _col(frame: pd.DataFrame, mapping: ColumnMapping, name: str, *, strip: bool 
 
 
 def _severity(values: pd.Series | None, n: int) -> pd.Series:
+    """Severity 1-3 from the few distinct spellings of a column (missing where unknown)."""
     if values is None:
-        return pd.Series([pd.NA] * n, dtype="Int64")
+        return pd.Series(pd.arrays.IntegerArray(np.zeros(n, dtype=np.int64), np.ones(n, dtype=bool)))
     from geo.names import normalize
 
-    mapped = {v: _SEVERITY.get(normalize(v).replace(" ", "")) for v in pd.unique(values) if v is not None}
-    return pd.Series([mapped.get(v) if v is not None else None for v in values], dtype="Int64")
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    levels = np.array([_SEVERITY.get(normalize(str(v)).replace(" ", ""), 0) for v in uniques] + [0], dtype=np.int64)
+    found = levels[codes]  # code -1 (missing) picks the trailing 0
+    return pd.Series(pd.arrays.IntegerArray(found, found == 0))
 
 
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -154,20 +160,6 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons = _Codes(n, REASONS)
     flags = _Codes(n, FLAGS)
 
-    # -- when -------------------------------------------------------------------------------
-    when = _col(frame, mapping, "date", strip=False)
-    clock = _col(frame, mapping, "time", strip=False)
-    if when is not None and clock is not None:
-        joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
-        when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
-    dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
-    reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
-
-    # -- what -------------------------------------------------------------------------------
-    category_text = _col(frame, mapping, "category", strip=False)
-    cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
-    reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
-
     # -- where: coordinates -----------------------------------------------------------------
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -203,7 +195,26 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons.add(bad_coord, coord_error)
 
     have_point = ~coord_missing & ~bad_coord
-    units = locate(np.where(have_point, lon, np.nan), np.where(have_point, lat, np.nan))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Placing a million points is shapely C code that releases the GIL: it runs beside the date and
+        # category parsing, which hold it.
+        pending = pool.submit(locate, np.where(have_point, lon, np.nan), np.where(have_point, lat, np.nan))
+
+        # -- when ---------------------------------------------------------------------------
+        when = _col(frame, mapping, "date", strip=False)
+        clock = _col(frame, mapping, "time", strip=False)
+        if when is not None and clock is not None:
+            joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
+            when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
+        dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
+        reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
+
+        # -- what ---------------------------------------------------------------------------
+        category_text = _col(frame, mapping, "category", strip=False)
+        cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
+        reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
+
+        units = pending.result()
     outside = have_point & units["subprefecture_id"].isna().to_numpy()
     if outside.any():  # lat/lon typed in each other's column: try them the other way round
         swapped = locate(np.where(outside, lat, np.nan), np.where(outside, lon, np.nan))
@@ -220,7 +231,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     score = np.full(n, np.nan)
     place_text = _col(frame, mapping, "place")
     if place_text is None:
-        place_text = _col(frame, mapping, "neighbourhood")  # no neighbourhood gazetteer yet: a place name
+        place_text = _col(frame, mapping, "neighbourhood")  # a place name: the gazetteer may hold it
     name_columns = {"region": _col(frame, mapping, "region"), "prefecture": _col(frame, mapping, "prefecture"),
                     "commune": _col(frame, mapping, "commune"), "place": place_text}
     names = pd.DataFrame({k: v for k, v in name_columns.items() if v is not None}, index=range(n))
@@ -232,17 +243,12 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         reasons.add(pd.notna(errors), errors)
         ok = placed[placed["error"].isna()]
         if len(ok):
-            where = load_units().drop(columns="geometry").set_index(["level", "unit_id"])
-            found = where.loc[list(zip(ok["level"].astype(str), ok["unit_id"], strict=True)),
-                              ["label_lon", "label_lat", "region_id", "prefecture_id"]]
+            # the geocoder gives the unit's point, parents and precision (neighbourhoods included)
             idx = ok.index.to_numpy()
-            lon[idx], lat[idx] = found["label_lon"].to_numpy(), found["label_lat"].to_numpy()
-            precision[idx], score[idx] = ok["level"].to_numpy(object), ok["score"].to_numpy(float)
-            level = ok["level"].to_numpy(object)
-            units.loc[idx, "region_id"] = found["region_id"].to_numpy(object)
-            units.loc[idx, "prefecture_id"] = np.where(level == "region", None, found["prefecture_id"].to_numpy(object))
-            units.loc[idx, "subprefecture_id"] = np.where(level == "subprefecture",
-                                                          ok["unit_id"].to_numpy(object), None)
+            lon[idx], lat[idx] = ok["lon"].to_numpy(float), ok["lat"].to_numpy(float)
+            precision[idx], score[idx] = ok["precision"].to_numpy(object), ok["score"].to_numpy(float)
+            for column in ("region_id", "prefecture_id", "subprefecture_id"):
+                units.loc[idx, column] = ok[column].to_numpy(object)
             placed_mask = np.zeros(n, dtype=bool)
             placed_mask[idx] = True
             flags.add(placed_mask, "geocoded_by_name")
@@ -309,11 +315,13 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         "source_row": raw.source_rows[: n].astype(np.int64),
         "flags": _flag_text(flags, n),
         "geocode_score": score,
-    })[keep].reset_index(drop=True)
-    raw_rows = frame.astype(object).where(frame.notna(), None)
+    })
+    records = (records[keep] if queued.any() else records).reset_index(drop=True)
+    raw_rows = frame[queued]  # only queued rows are kept raw: converting the whole file costs seconds
+    raw_rows = raw_rows.astype(object).where(raw_rows.notna(), None)
     review = pd.DataFrame({
         "source_row": raw.source_rows[: n][queued],
-        "data": [json.loads(json.dumps(r, default=str)) for r in raw_rows[queued].to_dict("records")],
+        "data": [json.loads(json.dumps(r, default=str)) for r in raw_rows.to_dict("records")],
         "reasons": reasons.lists(np.flatnonzero(queued)),
     })
     return ImportPlan(records=records, review=review, n_rows=n, flags=flags.count(np.flatnonzero(keep)))
@@ -334,14 +342,13 @@ def time_buckets(when: pd.Series, has_time: np.ndarray) -> np.ndarray:
 
 
 def _looks_dms(text: pd.Series) -> np.ndarray:
-    """Rows written in degrees-minutes-seconds (degree/minute marks, colons or spaced numbers)."""
-    values = text.astype("str")
-    plain = values.str.fullmatch(r"\s*-?\d+([.,]\d+)?\s*").fillna(False).to_numpy(dtype=bool)
-    out = np.zeros(len(values), dtype=bool)
-    rest = ~plain & values.notna().to_numpy()
-    if rest.any():
-        out[rest] = values[rest].str.contains(_DMS_HINT).fillna(False).to_numpy(dtype=bool)
-    return out
+    """Rows written in degrees-minutes-seconds (degree/minute marks, colons or spaced numbers).
+
+    One RE2 pass over Arrow strings (whatever pandas' string storage): Python's ``re``
+    costs a second per million rows here.
+    """
+    values = pa.array(text.astype("str").array, from_pandas=True)
+    return pc.match_substring_regex(values, _DMS_HINT).fill_null(False).to_numpy(zero_copy_only=False)
 
 
 def _flag_text(flags: _Codes, n: int) -> np.ndarray:

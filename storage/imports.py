@@ -9,14 +9,18 @@ based on a stale version is refused, never silently overwritten.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
 
-from storage.bulk import bulk_insert
+from storage.bulk import bulk_insert, stage
 from storage.schema import column_mapping, import_batch, metadata, review_item
+
+#: Characters a JSON string cannot hold as they are.
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 class StaleVersionError(RuntimeError):
@@ -38,14 +42,16 @@ class ImportsMixin:
         """
         target = metadata.tables[table]
         n_rows = len(records) + len(review)
-        with self.engine.begin() as conn:
+        # Records are converted (and on SQLite staged in a side database) before the transaction
+        # opens, so the write lock is held only for the copy, the index rebuild and the review rows.
+        with self.engine.connect() as conn, stage(conn, target, records) as rows, conn.begin():
             batch_id = conn.execute(
                 import_batch.insert().returning(import_batch.c.id),
                 {"kind": kind, "file_name": file_name, "file_sha256": file_sha256, "file_format": file_format,
                  "mapping": mapping, "created_by": created_by, "n_rows": n_rows,
                  "n_imported": len(records), "n_queued": len(review), "is_demo": False},
             ).scalar_one()
-            bulk_insert(conn, target, records.assign(batch_id=batch_id))
+            rows.insert(conn, {"batch_id": batch_id})
             if len(review):
                 conn.execute(review_item.insert(), [
                     {"batch_id": batch_id, "kind": kind, "source_row": _int_or_none(row.source_row),
@@ -153,24 +159,49 @@ class ImportsMixin:
     def incident_keys(self, start: datetime, end: datetime) -> pd.DataFrame:
         """Category, resolution-9 cell and time of stored point incidents in ``[start, end]`` (duplicate checks)."""
         inc = metadata.tables["incident"]
-        stmt = (sa.select(inc.c.category, inc.c.h3_r9, inc.c.occurred_at)
+        when = inc.c.occurred_at
+        if self.engine.dialect.name == "sqlite":  # stored text, parsed below in one vectorized call, not per row
+            when = sa.type_coerce(when, sa.String)
+        stmt = (sa.select(inc.c.category, inc.c.h3_r9, when)
                 .where(inc.c.occurred_at.between(start, end), inc.c.precision == "point"))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        frame = pd.DataFrame(rows, columns=["category", "h3_r9", "occurred_at"])
-        frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True)
+        names = ["category", "h3_r9", "occurred_at"]
+        # Columns first: a frame built from a million Row objects takes seconds longer.
+        frame = pd.DataFrame(dict(zip(names, zip(*rows, strict=True), strict=True)) if rows else [], columns=names)
+        frame["occurred_at"] = pd.to_datetime(frame["occurred_at"], utc=True, format="ISO8601")
         return frame
 
     def existing_values(self, table: str, column: str, values: Iterable[str]) -> set[str]:
-        """Which of ``values`` already appear in ``table.column`` (e.g. source ids), in chunks."""
-        col = metadata.tables[table].c[column]
-        wanted = sorted({v for v in values if v is not None})
-        found: set[str] = set()
+        """Which of ``values`` already appear in ``table.column`` (e.g. source ids).
+
+        One query whatever the number of values, the whole list bound as one parameter (a JSON
+        array on SQLite, an array on PostgreSQL) and joined through the column's index: a
+        million ids cost a fraction of a second instead of a thousand ``IN (...)`` queries.
+        """
+        t = metadata.tables[table]
+        col = t.c[column]
+        wanted = [v if isinstance(v, str) else str(v) for v in values if v is not None]
+        if not wanted:
+            return set()
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import ARRAY
+
+            given = sa.bindparam("wanted", wanted, type_=ARRAY(col.type))
+            stmt = sa.select(col).where(col == sa.any_(given))
+        else:
+            listed = sa.func.json_each(sa.bindparam("wanted", _json_array(wanted), type_=sa.Text))
+            given = listed.table_valued("value").alias("given")
+            stmt = sa.select(col).join_from(given, t, col == given.c.value)
         with self.engine.connect() as conn:
-            for start in range(0, len(wanted), 900):
-                chunk = wanted[start : start + 900]
-                found.update(conn.execute(sa.select(col).where(col.in_(chunk)).distinct()).scalars())
-        return found
+            return set(conn.execute(stmt).scalars())
+
+
+def _json_array(texts: list[str]) -> str:
+    """A JSON array of strings: a plain join when none needs escaping (ids never do), else ``json.dumps``."""
+    if _JSON_ESCAPED.search("".join(texts)) is None:
+        return '["' + '","'.join(texts) + '"]'
+    return json.dumps(texts, ensure_ascii=False)
 
 
 def _int_or_none(value: object) -> int | None:

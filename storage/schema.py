@@ -134,7 +134,7 @@ incident = _table(
     sa.Column("subprefecture_id", UNIT_ID, index=True),
     sa.Column("h3_r6", sa.BigInteger),
     sa.Column("h3_r7", sa.BigInteger),
-    sa.Column("h3_r8", sa.BigInteger, index=True),
+    sa.Column("h3_r8", sa.BigInteger),  # no index: counts group a filtered set (0003_incident_storage)
     sa.Column("h3_r9", sa.BigInteger),
     *_record_columns(),
     sa.Column("source_row", sa.Integer),
@@ -183,6 +183,38 @@ road = _table(
     sa.CheckConstraint("min_lon <= max_lon AND min_lat <= max_lat", name="bbox_ordered"),
 )
 """A road network imported as one batch (a line layer); ``road_class`` holds e.g. OSM's ``highway``."""
+
+neighbourhood = _table(
+    "neighbourhood",
+    _pk(),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("alt_names", sa.Text),  # other names, "|"-separated, searched by the gazetteer
+    sa.Column("region_id", UNIT_ID, nullable=False),
+    sa.Column("prefecture_id", UNIT_ID, nullable=False),
+    sa.Column("subprefecture_id", UNIT_ID, nullable=False, index=True),
+    sa.Column("area_km2", sa.Float, nullable=False),
+    # Share of its land in its sub-prefecture, and of its area inside Guinea (under 0.8: flagged).
+    sa.Column("overlap_share", sa.Float, nullable=False),
+    sa.Column("inside_share", sa.Float, nullable=False),
+    # Representative point inside the neighbourhood and its sub-prefecture (where the geocoder places names).
+    sa.Column("label_lon", sa.Float, nullable=False),
+    sa.Column("label_lat", sa.Float, nullable=False),
+    sa.Column("flags", sa.String(200)),
+    sa.Column("source_row", sa.Integer),
+    # One Polygon or MultiPolygon in EPSG:4326 as WKB with its bounding box, as for roads.
+    sa.Column("wkb", sa.LargeBinary, nullable=False),
+    sa.Column("min_lon", sa.Float, nullable=False),
+    sa.Column("min_lat", sa.Float, nullable=False),
+    sa.Column("max_lon", sa.Float, nullable=False),
+    sa.Column("max_lat", sa.Float, nullable=False),
+    *_record_columns(),
+    *_nonneg("area_km2"),
+    sa.CheckConstraint("overlap_share BETWEEN 0 AND 1", name="overlap_share_range"),
+    sa.CheckConstraint("inside_share BETWEEN 0 AND 1", name="inside_share_range"),
+    sa.CheckConstraint("label_lon BETWEEN -180 AND 180 AND label_lat BETWEEN -90 AND 90", name="label_range"),
+    sa.CheckConstraint("min_lon <= max_lon AND min_lat <= max_lat", name="bbox_ordered"),
+)
+"""Neighbourhoods (quartiers, districts) users imported or drew: units below their sub-prefecture."""
 
 council = _table(
     "council",

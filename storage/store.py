@@ -22,6 +22,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
 from storage.imports import ImportsMixin
+from storage.neighbourhoods import NeighbourhoodsMixin
+from storage.programme import ProgrammeMixin
 from storage.queries import IncidentQueriesMixin
 from storage.roads import RoadsMixin
 from storage.schema import TABLES, WRITABLE, import_batch, metadata
@@ -80,7 +82,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin):
+class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin, ProgrammeMixin):
     """Repository over the schema in `storage.schema`; see module docstring."""
 
     url: str

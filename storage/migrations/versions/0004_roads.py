@@ -1,7 +1,7 @@
 """Schema: road networks (line layers) for road-safety black spots.
 
 Revision ID: 0004_roads
-Revises: 0002_imports
+Revises: 0003_incident_storage
 Create Date: 2026-11-30
 
 A road is one LineString stored as WKB with its bounding box, so SQLite and
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_roads"
-down_revision = "0002_imports"
+down_revision = "0003_incident_storage"
 branch_labels = None
 depends_on = None
 
