@@ -15,6 +15,7 @@ from layers import (
     emerging,
     hotspots,
     incidents,
+    neighbourhoods,
     schools,
     stations,
     trainings,
@@ -24,4 +25,4 @@ from layers.base import LayerSpec
 
 REGISTRY: dict[str, LayerSpec] = {spec.key: spec for spec in (
     basemap.SPEC, boundaries.SPEC, incidents.SPEC, hotspots.SPEC, emerging.SPEC, density.SPEC, blackspots.SPEC,
-    councils.SPEC, schools.SPEC, women_days.SPEC, trainings.SPEC, stations.SPEC)}
+    councils.SPEC, schools.SPEC, women_days.SPEC, trainings.SPEC, stations.SPEC, neighbourhoods.SPEC)}

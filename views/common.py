@@ -23,10 +23,11 @@ def get_store() -> Store:
     return open_store()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, ttl=600)
 def gazetteer() -> Gazetteer:
-    """Name index of the vendored units (read-only, safe to share between sessions)."""
-    return Gazetteer.default()
+    """Name index of the vendored units plus the stored neighbourhoods (read-only, shared between sessions;
+    pages that add neighbourhoods clear it)."""
+    return Gazetteer.default().with_places(get_store().neighbourhood_places())
 
 
 @st.cache_resource(show_spinner=False)

@@ -23,6 +23,7 @@ from geo.cells import resolution_for_zoom
 from geo.gazetteer import Match
 from i18n import N_, Translator
 from layers import basemap, boundaries, incidents
+from layers import neighbourhoods as neighbourhood_layer
 from layers.assets import localize
 from layers.mapframe import TileConfig, finish, make_map
 from storage.queries import IncidentFilter
@@ -38,6 +39,9 @@ LEVEL_PLURAL = {"region": N_("Regions"), "prefecture": N_("Prefectures"), "subpr
 
 
 def _match_label(t: Translator, m: Match) -> str:
+    if m.level == "neighbourhood":
+        commune = get_unit(m.subprefecture_id, "subprefecture")["name"] if m.subprefecture_id else "–"
+        return f"{m.name} — {t('Neighbourhood')} ({commune})"
     level = t(boundaries.LEVEL_LABELS[m.level])
     if m.level == "region":
         return f"{m.name} — {level}"
@@ -49,7 +53,7 @@ def _match_label(t: Translator, m: Match) -> str:
 def _focus_bounds(match: Match | None) -> tuple[tuple[float, float], tuple[float, float]] | None:
     if match is None:
         return None
-    shape = load_display(match.level, "high")
+    shape = _neighbourhoods() if match.level == "neighbourhood" else load_display(match.level, "high")
     minx, miny, maxx, maxy = shape.loc[shape["unit_id"] == match.unit_id].total_bounds
     return (miny, minx), (maxy, maxx)
 
@@ -66,13 +70,23 @@ def _build_map(t: Translator, level: Level, focus: Match | None) -> folium.Map:
     units = load_display(level, detail)
     highlight = focus.unit_id if focus is not None and focus.level == level else None
     boundaries.build(units, t=t, level=level, parents=parents, highlight=highlight).add_to(m)
-    if focus is not None and focus.level != level:
+    if level == "subprefecture" or (focus is not None and focus.level == "neighbourhood"):
+        quartiers = _neighbourhoods()
+        if len(quartiers):
+            highlight_nb = focus.unit_id if focus is not None and focus.level == "neighbourhood" else None
+            neighbourhood_layer.build(quartiers, t=t, highlight=highlight_nb, labels=False).add_to(m)
+    if focus is not None and focus.level not in (level, "neighbourhood"):
         focus_shape = load_display(focus.level, "high")
         focus_shape = focus_shape[focus_shape["unit_id"] == focus.unit_id]
         boundaries.build(focus_shape, t=t, level=focus.level, highlight=focus.unit_id, labels=False,
                          interactive=False).add_to(m)
     incidents.prepare_map(m)  # always: incidents may be switched on later without a remount
     return finish(m)
+
+
+def _neighbourhoods():
+    """Stored neighbourhoods (few, small): read per run so a new one shows at once."""
+    return get_store().neighbourhoods()
 
 
 def _counts(flt: IncidentFilter, res: int) -> pd.DataFrame:

@@ -122,16 +122,16 @@ def _trends(t: Translator, frames: dict[str, pd.DataFrame], choice: Choice) -> N
     if series.empty:
         st.info(t("No dated activity in this period."))
         return
-    chosen = st.multiselect(t("Series"), list(SERIES), default=["students_reached", "women"], key="prog_series",
-                            format_func=lambda k: t(SERIES[k]))
+    st.session_state.setdefault("prog_series", ["students_reached", "women"])
+    chosen = st.multiselect(t("Series"), list(SERIES), key="prog_series", format_func=lambda k: t(SERIES[k]))
     if chosen:
         shown = series.set_index("month")[chosen].rename(columns=lambda k: t(SERIES[k]))
         st.bar_chart(shown, height=260)
 
 
 def _map(t: Translator, frames: dict[str, pd.DataFrame], choice: Choice) -> None:
-    chosen = st.multiselect(t("Layers"), list(LAYERS), default=["councils", "trainings", "women_days"],
-                            key="prog_layers", format_func=lambda k: t(LAYERS[k]))
+    st.session_state.setdefault("prog_layers", ["councils", "trainings", "women_days"])
+    chosen = st.multiselect(t("Layers"), list(LAYERS), key="prog_layers", format_func=lambda k: t(LAYERS[k]))
     credits = [t(boundaries.ATTRIBUTION)]
     if has_demo(get_store().url):
         credits.append(t("Programme records: demo data (synthetic)"))

@@ -9,9 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 import geopandas as gpd
+import shapely
 
 from geo import cells
 from i18n import Translator

@@ -9,12 +9,19 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGES = ["views.home", "views.map", "views.hotspots", "views.imports", "views.review", "views.about"]
+PAGES = ["views.home", "views.map", "views.programme", "views.activities", "views.hotspots", "views.neighbourhoods",
+         "views.imports", "views.review", "views.about"]
 TITLES = {
     ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
     ("views.home", "en"): "Proximité — community policing in Guinea",
     ("views.map", "fr"): "Carte",
     ("views.map", "en"): "Map",
+    ("views.programme", "fr"): "Programme de police de proximité",
+    ("views.programme", "en"): "Community policing programme",
+    ("views.activities", "fr"): "Activités du programme",
+    ("views.activities", "en"): "Programme activities",
+    ("views.neighbourhoods", "fr"): "Quartiers",
+    ("views.neighbourhoods", "en"): "Neighbourhoods",
     ("views.hotspots", "fr"): "Points chauds",
     ("views.hotspots", "en"): "Hot spots",
     ("views.imports", "fr"): "Importer des incidents",
@@ -124,3 +131,39 @@ def test_hotspot_page_ranks_the_planted_black_spots(method):
     assert list(table["Rang"][:3]) == [1, 2, 3]
     assert table["Lieu"].head(2).str.contains("Coyah").all()  # Km 36 and the Coyah descent
     assert table["Score"].is_monotonic_decreasing
+
+
+def test_programme_dashboard_recomputes_the_programme_figures_from_records():
+    from demo.programme import PROGRAMME_FIGURES
+
+    at = AppTest.from_function(_page, args=("views.programme", "en"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+    assert metrics == {"Instructors": PROGRAMME_FIGURES["instructors"],
+                       "Officers trained": PROGRAMME_FIGURES["officers_trained"],
+                       "Communities trained": PROGRAMME_FIGURES["communities"],
+                       "Police-at-school officers": PROGRAMME_FIGURES["school_officers"],
+                       "Students reached": PROGRAMME_FIGURES["students"],
+                       "Women at visitation days": PROGRAMME_FIGURES["women"],
+                       "Visitation days": PROGRAMME_FIGURES["visitation_days"]}
+    table = at.dataframe[-1].value
+    assert len(table) >= 34 and "Officers trained per 10,000 inhabitants" in table.columns
+
+
+def test_activities_page_saves_a_council_and_refuses_bad_counts():
+    at = AppTest.from_function(_page, args=("views.activities", "en", {"rec_table": "council"}),
+                               default_timeout=60).run()
+    assert not at.exception, at.exception
+    at.text_input(key="rec_council_name").set_value("CLSPD <b>Kaloum</b>")
+    at.selectbox(key="rec_council_subprefecture").set_value("GN-C-KALOUM")
+    at.number_input(key="rec_council_members_total").set_value(10)
+    at.number_input(key="rec_council_members_women").set_value(12)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert any("Not saved" in e.value for e in at.error)
+    at.number_input(key="rec_council_members_women").set_value(4)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    assert any("saved" in s.value for s in at.success), [e.value for e in at.error]
+    recorded = at.dataframe[-1].value
+    assert "CLSPD <b>Kaloum</b>" in set(recorded["Name"])

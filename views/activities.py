@@ -1,0 +1,246 @@
+"""Programme records page ("Activités"): record councils, meetings, schools, visits, women's days,
+trainings and stations one at a time, or import a spreadsheet of them.
+
+Forms send what the user typed to the store, which validates it (the same rules
+as file imports) and writes one undoable batch; refusals are listed field by
+field in the user's language and the form keeps what was typed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from exchange.programme import (
+    CHAIR_ROLES,
+    FIELD_LABELS,
+    SCHOOL_LEVELS,
+    STATION_KINDS,
+    TRAINING_MODULES,
+    ProgrammeFileError,
+    Vocabulary,
+    describe,
+    export_programme,
+    import_programme,
+)
+from exchange.readers import ReadError
+from geo.boundaries import load_display, unit_names
+from i18n import N_, Translator
+from i18n.reasons import reason_text
+from storage.programme import InvalidRecordError, ProgrammeFilter
+from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
+
+MAX_UPLOAD_MB = 20
+
+RECORDS = {
+    "council": N_("Local security council (CLSPD)"),
+    "council_meeting": N_("Council meeting"),
+    "school": N_("School"),
+    "outreach_officer": N_("Police-at-school officer"),
+    "school_visit": N_("School visit"),
+    "station": N_("Police station or post"),
+    "women_visit_day": N_("Women's visitation day"),
+    "instructor": N_("Instructor"),
+    "training": N_("Training"),
+}
+
+
+@dataclass(frozen=True)
+class Field:
+    """One form input: the record field it fills and how it is asked."""
+
+    name: str
+    kind: str  # text, long, date, optional_date, count, optional_count, coordinate, vocab, unit, ref, refs
+    vocabulary: Vocabulary | None = None
+    parent: str | None = None
+
+
+FORMS: dict[str, tuple[Field, ...]] = {
+    "council": (Field("name", "text"), Field("subprefecture", "unit"), Field("neighbourhood", "optional_text"),
+                Field("established_on", "optional_date"), Field("chair_role", "vocab", CHAIR_ROLES),
+                Field("chair_name", "optional_text"), Field("members_total", "optional_count"),
+                Field("members_women", "optional_count"), Field("members_youth", "optional_count"),
+                Field("plan_adopted_on", "optional_date")),
+    "council_meeting": (Field("council_id", "ref", parent="council"), Field("held_on", "date"),
+                        Field("attendance", "optional_count"), Field("attendance_women", "optional_count"),
+                        Field("topics", "long"), Field("decisions", "long")),
+    "school": (Field("name", "text"), Field("level", "vocab", SCHOOL_LEVELS), Field("subprefecture", "unit"),
+               Field("lat", "coordinate"), Field("lon", "coordinate"), Field("enrolment", "optional_count")),
+    "outreach_officer": (Field("name", "text"), Field("station_id", "ref", parent="station")),
+    "school_visit": (Field("school_id", "ref", parent="school"), Field("officer_id", "ref", parent="outreach_officer"),
+                     Field("visited_on", "date"), Field("students_reached", "count"), Field("topics", "optional_text")),
+    "station": (Field("name", "text"), Field("kind", "vocab", STATION_KINDS), Field("subprefecture", "unit"),
+                Field("lat", "coordinate"), Field("lon", "coordinate"), Field("contact", "optional_text")),
+    "women_visit_day": (Field("station_id", "ref", parent="station"), Field("held_on", "date"),
+                        Field("women_count", "count"), Field("topics", "optional_text"),
+                        Field("complaints_after", "optional_count")),
+    "instructor": (Field("name", "text"),),
+    "training": (Field("community_name", "text"), Field("subprefecture", "unit"), Field("start_on", "date"),
+                 Field("end_on", "date"), Field("module", "vocab", TRAINING_MODULES),
+                 Field("officers_trained", "count"), Field("instructor_ids", "refs", parent="instructor")),
+}
+
+
+def _communes() -> dict[str, str]:
+    names = unit_names()
+    subs = load_display("subprefecture", "low").drop(columns="geometry")
+    return {row.unit_id: f"{row.name} ({names.get(('prefecture', row.prefecture_id), '')})"
+            for row in subs.sort_values("name").itertuples(index=False)}
+
+
+def _refs(table: str) -> dict[str, pd.DataFrame]:
+    return get_store().programme_refs(table)
+
+
+def _ref_options(refs: dict[str, pd.DataFrame], parent: str) -> dict[int, str]:
+    frame = refs.get(parent)
+    if frame is None or frame.empty:
+        return {}
+    names = unit_names()
+    out = {}
+    for row in frame.itertuples(index=False):
+        sub = getattr(row, "subprefecture_id", None)
+        where = names.get(("subprefecture", sub), "") if isinstance(sub, str) else ""
+        out[int(row.id)] = f"{row.name} ({where})" if where else str(row.name)
+    return out
+
+
+def _label(t: Translator, name: str) -> str:
+    return t(FIELD_LABELS.get(name, name))
+
+
+def _widget(t: Translator, table: str, f: Field, refs: dict[str, pd.DataFrame]) -> object:
+    key = f"rec_{table}_{f.name}"
+    label = _label(t, f.name)
+    if f.kind in ("text", "optional_text"):
+        return st.text_input(label + ("" if f.kind == "optional_text" else " *"), key=key)
+    if f.kind == "long":
+        return st.text_area(label, key=key, height=80)
+    if f.kind == "date":
+        return st.date_input(label + " *", value=date.today(), key=key, format="DD/MM/YYYY")
+    if f.kind == "optional_date":
+        return st.date_input(label, value=None, key=key, format="DD/MM/YYYY")
+    if f.kind in ("count", "optional_count"):
+        return st.number_input(label + (" *" if f.kind == "count" else ""), min_value=0, step=1,
+                               value=None, key=key)
+    if f.kind == "coordinate":
+        return st.number_input(label, value=None, format="%.6f", key=key,
+                               help=t("Decimal degrees (GPS). Leave empty if unknown."))
+    if f.kind == "vocab":
+        labels = f.vocabulary.labels
+        return st.selectbox(label, [None, *labels], key=key,
+                            format_func=lambda c: "–" if c is None else t(labels[c]))
+    if f.kind == "unit":
+        communes = _communes()
+        return st.selectbox(label + " *", [None, *communes], key=key,
+                            format_func=lambda k: "–" if k is None else communes[k])
+    options = _ref_options(refs, f.parent)
+    if f.kind == "ref":
+        return st.selectbox(label + " *", [None, *options], key=key,
+                            format_func=lambda k: "–" if k is None else options[k])
+    return st.multiselect(label, list(options), key=key, format_func=lambda k: options[k])
+
+
+def _values(table: str, raw: dict[str, object]) -> dict[str, object]:
+    """What the store validates: empty inputs left out, units as ids, whole numbers as ints."""
+    values: dict[str, object] = {}
+    for name, value in raw.items():
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, float) and name not in ("lat", "lon"):
+            value = int(value)
+        values[name] = value
+    if table == "council":
+        values["unit_level"] = "neighbourhood" if values.get("neighbourhood") else "subprefecture"
+        if "subprefecture" in values:
+            values["unit_id"] = values["subprefecture"]
+    return values
+
+
+def _entry(t: Translator, table: str) -> None:
+    refs = _refs(table)
+    missing = [f.parent for f in FORMS[table] if f.kind == "ref" and not _ref_options(refs, f.parent)]
+    if missing:
+        st.info(t("Record a {parent} first: this form needs one (demo records cannot be used).",
+                  parent=t(RECORDS[missing[0]]).lower()))
+    with st.form(f"rec_form_{table}", clear_on_submit=False):
+        cols = st.columns(2)
+        raw = {}
+        for i, f in enumerate(FORMS[table]):
+            with cols[i % 2]:
+                raw[f.name] = _widget(t, table, f, refs)
+        submitted = st.form_submit_button(t("Save"), type="primary")
+    if not submitted:
+        return
+    try:
+        get_store().add_record(table, _values(table, raw), created_by=current_viewer().name)
+    except InvalidRecordError as exc:
+        st.error(t("Not saved. Please correct:"))
+        for problem in exc.problems.itertuples(index=False):
+            st.markdown("- " + _md(f"{_label(t, problem.field)}: {reason_text(t, problem.code)}"))
+        return
+    store_counts.clear()
+    flash("success", t("{record} saved.", record=t(RECORDS[table])))
+    for f in FORMS[table]:
+        st.session_state.pop(f"rec_{table}_{f.name}", None)
+    st.rerun()
+
+
+def _md(text: str) -> str:
+    special = "\\`*_{}[]()#+-.!|<>~"
+    return "".join("\\" + c if c in special else c for c in str(text))
+
+
+def _import(t: Translator, table: str) -> None:
+    with st.expander(t("Import a spreadsheet of these records (CSV or XLSX)")):
+        st.caption(t("French or English column headers are recognised. Valid rows are saved as one batch that can "
+                     "be undone; the others wait in the review queue with their reasons."))
+        upload = st.file_uploader(t("File"), type=["csv", "txt", "xlsx"], key=f"rec_file_{table}")
+        if upload is None or not st.button(t("Import"), key=f"rec_import_{table}"):
+            return
+        data = upload.getvalue()
+        if len(data) > MAX_UPLOAD_MB * 1_000_000:
+            st.error(t("{file} is larger than {n} MB.", file=upload.name, n=MAX_UPLOAD_MB))
+            return
+        try:
+            outcome = import_programme(get_store(), table, data, upload.name, created_by=current_viewer().name)
+        except (ReadError, ProgrammeFileError) as exc:
+            code = getattr(exc, "code", "unreadable")
+            st.error(t("Cannot import {file}: {reason}", file=upload.name, reason=reason_text(t, code)))
+            return
+        store_counts.clear()
+        st.success(t("{n} records imported from {file}; {q} rows sent to review.", n=outcome.imported,
+                     file=upload.name, q=outcome.queued))
+        for line in describe(outcome.problems, t, file_name=upload.name)[:50]:
+            st.caption("– " + line)
+
+
+def _recent(t: Translator, table: str) -> None:
+    frames = get_store().programme_frames(ProgrammeFilter(include_demo=False))
+    frame = frames.get(table, pd.DataFrame())
+    st.subheader(t("Recorded (real records)"))
+    if frame.empty:
+        st.caption(t("None yet."))
+        return
+    shown = frame.drop(columns=[c for c in ("is_demo", "batch_id", "version", "created_at") if c in frame.columns])
+    st.dataframe(shown.tail(200).rename(columns=lambda c: _label(t, c)), hide_index=True, width="stretch")
+    cols = st.columns(2)
+    for col, fmt in zip(cols, ("csv", "xlsx"), strict=True):
+        col.download_button(t("Download ({fmt})", fmt=fmt.upper()), export_programme(frames, table, fmt),
+                            file_name=f"proximite-{table}.{fmt}", key=f"rec_dl_{table}_{fmt}")
+
+
+def render() -> None:
+    t = translator()
+    st.title(t("Programme activities"))
+    show_flashes()
+    st.caption(t("Record what the programme does: councils and their meetings, school visits, women's visitation "
+                 "days, trainings. Fields marked * are required."))
+    table = st.selectbox(t("What do you want to record?"), list(RECORDS), key="rec_table",
+                         format_func=lambda k: t(RECORDS[k]))
+    _entry(t, table)
+    _import(t, table)
+    _recent(t, table)
