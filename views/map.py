@@ -41,7 +41,8 @@ LEVEL_PLURAL = {"region": N_("Regions"), "prefecture": N_("Prefectures"), "subpr
 def _match_label(t: Translator, m: Match) -> str:
     if m.level == "neighbourhood":
         commune = get_unit(m.subprefecture_id, "subprefecture")["name"] if m.subprefecture_id else "–"
-        return f"{m.name} — {t('Neighbourhood')} ({commune})"
+        level = t("Neighbourhood")
+        return f"{m.name} — {level} ({commune})"
     level = t(boundaries.LEVEL_LABELS[m.level])
     if m.level == "region":
         return f"{m.name} — {level}"

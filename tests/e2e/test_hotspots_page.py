@@ -20,6 +20,10 @@ Labels relied on (French, English accepted for controls): the tabs "Points chaud
 metrics "Hexagones points chauds" and "Points avec accidents"; the tables' columns "Rang",
 "Lieu", "Confiance", "Route", "Accidents par km", "Évolution", "Hexagones"; the legends
 "Confiance Gi*", "Densité des incidents", "Évolution dans le temps".
+
+Two known display defects have their own strict ``xfail`` tests (the maps of tabs hidden at
+load open at the minimum zoom; rank numbers spill out of their badges): once fixed they XPASS,
+which fails the run until the marker is removed.
 """
 
 from __future__ import annotations
