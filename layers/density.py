@@ -41,7 +41,7 @@ class DensityLegend(Legend):
     """The shared legend plus closing notes (how to read the shares, the bandwidth), which entries cannot carry."""
 
     def __init__(self, title: str, entries: list[tuple[str, str]], notes: list[str]) -> None:
-        super().__init__(title, entries)
+        super().__init__(title, entries, position="bottomleft")  # the Gi* legend holds the bottom right
         self.html += "".join(f'<div class="note">{esc(note)}</div>' for note in notes)
 
 

@@ -39,8 +39,10 @@ def build(table: pd.DataFrame, *, t: Translator, max_cells: int = MAX_CELLS) -> 
         keys = [int(c, 16) for c in significant["cell"]]
         folium.GeoJson(
             hexagon_collection(keys, props),
-            style_function=lambda f: {"fillColor": GI_BIN_COLORS[f["properties"]["bin"]], "color": "#444",
-                                      "weight": 0.5, "fillOpacity": 0.75},
+            # The outline in the fill colour keeps ~1 km cells visible as dots at country zoom.
+            style_function=lambda f: {"fillColor": GI_BIN_COLORS[f["properties"]["bin"]],
+                                      "color": GI_BIN_COLORS[f["properties"]["bin"]], "weight": 2,
+                                      "opacity": 0.9, "fillOpacity": 0.75},
             highlight_function=lambda f: {"weight": 2, "color": "#000"},
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
             name=t("Hot and cold spots (Gi*)"),

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from jinja2 import Template
+
 import folium
-from branca.element import Element
+from branca.element import Element, MacroElement
 
 from i18n import Translator
 from layers.assets import localize
@@ -25,7 +27,7 @@ _CSS = """
 <style>
 .leaflet-container { background: #dfe7ec; font-family: system-ui, sans-serif; }
 .pxl { background: none; border: none; }
-.pxl div { white-space: nowrap; transform: translate(-50%, -50%); pointer-events: none;
+.pxl div { white-space: nowrap; width: max-content; transform: translate(-50%, -50%); pointer-events: none;
            text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff; }
 .lbl-region { font-size: 13px; font-weight: 700; color: #333; letter-spacing: .05em; text-transform: uppercase; }
 .lbl-prefecture { font-size: 11px; font-weight: 600; color: #444; }
@@ -42,10 +44,47 @@ _CSS = """
 .proximite-legend .size-row { display: flex; align-items: center; }
 .proximite-legend .dotbox { display: inline-flex; justify-content: center; margin-right: 6px; }
 .proximite-legend .dot { display: inline-block; border-radius: 50%; border: 1px solid #333; opacity: .85; }
+.leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.4; }
 .demo-badge { background: #fff3cd; border: 1px solid #e0b100; padding: 2px 6px; border-radius: 3px;
               font-size: 12px; font-weight: 600; color: #6b5200; }
 </style>
 """
+
+
+class RefitWhenShown(MacroElement):
+    """Fit the bounds again the first time the map gets a real size.
+
+    A map drawn in a hidden Streamlit tab starts at zero size, so its first fit
+    zooms right out; when the tab is shown the frame resizes and this fits again.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var fitted = map.getSize().x > 50 && map.getSize().y > 50;
+            function refit() {
+                if (fitted) { return; }
+                var size = map.getSize();
+                map.invalidateSize();
+                size = map.getSize();
+                if (size.x > 50 && size.y > 50) {
+                    fitted = true;
+                    map.fitBounds({{ this.bounds|tojson }});
+                }
+            }
+            window.addEventListener('resize', refit);
+            if (window.ResizeObserver) { new ResizeObserver(refit).observe(map.getContainer()); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "RefitWhenShown"
+        self.bounds = bounds
 
 
 @dataclass(frozen=True)
@@ -77,6 +116,7 @@ def make_map(t: Translator, *, tiles: TileConfig | None = None, attributions: tu
     for text in attributions:
         m.add_child(Attribution(text))
     m.fit_bounds([list(p) for p in (bounds or GUINEA_BOUNDS)])
+    m.add_child(RefitWhenShown([list(p) for p in (bounds or GUINEA_BOUNDS)]))
     return m
 
 

@@ -199,8 +199,8 @@ def _category_text(t: Translator, flt: IncidentFilter) -> str:
 
 
 #: Widget defaults, set once per session (a widget given both a key in the state and a value warns).
-DEFAULTS = {"hot_bandwidth": 0, "hot_res": 8, "hot_k": 1, "hot_fdr": True, "emg_step": "month", "emg_res": 7,
-            "emg_k": 1}
+DEFAULTS = {"hot_view": "gi", "hot_bandwidth": 0, "hot_res": 8, "hot_k": 1, "hot_fdr": True, "emg_step": "month",
+            "emg_res": 7, "emg_k": 1}
 
 
 def _controls(t: Translator) -> Params:
@@ -214,7 +214,7 @@ def _controls(t: Translator) -> Params:
         k = cols[1].select_slider(t("Neighbourhood"), (1, 2, 3), key="hot_k",
                                   format_func=lambda k: t("{k} ring(s) of hexagons", k=k),
                                   help=t("Neighbours of a hexagon: the rings of hexagons around it."))
-        fdr = cols[2].checkbox(t("Correct for many tests (FDR)"), key="hot_fdr",
+        fdr = cols[2].checkbox(t("FDR correction"), key="hot_fdr",
                                help=t("Benjamini-Hochberg False Discovery Rate: fewer cells flagged by chance."))
         st.select_slider(t("Density surface"), BANDWIDTHS, key="hot_bandwidth",
                          format_func=lambda b: t("none") if not b else t("smoothing over {m} m", m=t.n(b)),
@@ -331,7 +331,7 @@ def _emerging_tab(t: Translator, params: Params, viewer: Viewer) -> None:
                                 format_func=lambda r: _resolution_label(t, r),
                                 help=t("Monthly counts are sparse: larger hexagons give steadier trends."))
     k = cols[2].select_slider(t("Neighbourhood"), (1, 2, 3), key="emg_k",
-                              format_func=lambda k: _ring_label(t, k, int(res)))
+                              format_func=lambda k: t("{k} ring(s) of hexagons", k=k))
     emg_params = Params(flt=params.flt, resolution=int(res), k=int(k), fdr=params.fdr)
     try:
         with st.spinner(t("Computing emerging hot spots…")):
@@ -378,6 +378,7 @@ def _emerging_tab(t: Translator, params: Params, viewer: Viewer) -> None:
                            mime=mime, key="emg_csv")
 
 
+ANALYSES = {"gi": N_("Hot spots (Gi*)"), "emerging": N_("Emerging hot spots"), "blackspots": N_("Road black spots")}
 BLACKSPOT_METHODS = {"cells": N_("Hexagons"), "roads": N_("Road segments")}
 
 
@@ -504,11 +505,14 @@ def render() -> None:
                  "and where road crashes kill."))
     params = _controls(t)
     viewer = current_viewer()
-    tabs = st.tabs([t("Hot spots (Gi*)"), t("Emerging hot spots"), t("Road black spots")])
-    with tabs[0]:
-        _hotspot_tab(t, params, viewer)
-    with tabs[1]:
+    # One analysis at a time: only what is shown is computed (modest laptops), and its map is drawn
+    # visible, so Leaflet fits it at its real size.
+    view = st.radio(t("Analysis"), list(ANALYSES), key="hot_view", horizontal=True,
+                    format_func=lambda v: t(ANALYSES[v]))
+    if view == "emerging":
         _emerging_tab(t, params, viewer)
-    with tabs[2]:
+    elif view == "blackspots":
         _blackspot_tab(t, params)
+    else:
+        _hotspot_tab(t, params, viewer)
     st.caption(t(boundaries.ATTRIBUTION))

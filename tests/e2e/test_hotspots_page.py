@@ -7,13 +7,12 @@ it (metrics, tables), so a layer that silently drops features fails the test. Sa
 and rules as ``test_map_offline.py``: fresh store with the demo data, no request may leave
 the machine, no console or page error, no Streamlit exception box.
 
-Streamlit renders every tab at once and hides the inactive ones, so each tab's map is
-found inside that tab's own panel (``aria-labelledby`` = the tab's id), never as "the last
-map iframe on the page". Feature counts are read from Leaflet's layers (``window.map``):
-hot spot cells carry ``properties.bin``, black spots ``properties.rank`` and emerging cells
-``properties.category``.
+The page draws one analysis at a time (a radio chooses it), so each map is the one in the
+main area once its rerun has drawn what the test waits for. Feature counts are read from
+Leaflet's layers (``window.map``): hot spot cells carry ``properties.bin``, black spots
+``properties.rank`` and emerging cells ``properties.category``.
 
-Labels relied on (French, English accepted for controls): the tabs "Points chauds (Gi*)",
+Labels relied on (French, English accepted for controls): the analysis radio "Points chauds (Gi*)",
 "Points chauds émergents", "Points noirs routiers"; the select slider "Surface de densité"
 (value "lissage sur 1 000 m"); the buttons "Analyser", "Préparer la note PDF",
 "Télécharger la note PDF", "Classer les points noirs"; the radio "Tronçons de route"; the
@@ -21,9 +20,9 @@ metrics "Hexagones points chauds" and "Points avec accidents"; the tables' colum
 "Lieu", "Confiance", "Route", "Accidents par km", "Évolution", "Hexagones"; the legends
 "Confiance Gi*", "Densité des incidents", "Évolution dans le temps".
 
-Two known display defects have their own strict ``xfail`` tests (the maps of tabs hidden at
-load open at the minimum zoom; rank numbers spill out of their badges): once fixed they XPASS,
-which fails the run until the marker is removed.
+Two display defects found while writing this test have their own tests: every analysis's map
+frames Guinea (maps drawn in hidden tabs used to open at the minimum zoom) and rank numbers sit
+inside their badges.
 """
 
 from __future__ import annotations
@@ -90,12 +89,17 @@ ANALYSIS_TIMEOUT = 60.0  # seconds; the first analysis also waits for the demo d
 
 
 def open_tab(page: Page, names: tuple[str, ...]) -> Locator:
-    """Select the tab named ``names`` (French or English) and return its own panel."""
-    tab = page.get_by_role("tab", name=_exact(*names))
-    expect(tab).to_have_count(1)
-    tab.click()
-    expect(tab).to_have_attribute("aria-selected", "true")
-    panel = page.locator(f'[role="tabpanel"][aria-labelledby="{tab.get_attribute("id")}"]')
+    """Choose the analysis named ``names`` (French or English) in the page's radio; return the main area.
+
+    The page draws one analysis at a time, so the main area holds that analysis's map only
+    (once the rerun is done: callers wait for what the map draws).
+    """
+    radio = page.get_by_role("radio", name=_exact(*names))
+    expect(radio).to_have_count(1)
+    if not radio.is_checked():
+        page.get_by_test_id("stRadioOption").filter(has=radio).click()
+    expect(radio).to_be_checked()
+    panel = page.get_by_test_id("stMain")
     expect(panel).to_be_visible()
     return panel
 
@@ -335,13 +339,8 @@ def test_hotspots_page(browser_page: BrowserPage, timings: list, results_dir: Pa
     print(f"hot spots page walk-through: {total:.1f} s")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="views/hotspots.py: maps of the tabs hidden at load are fitted at zero size and open at the "
-    "minimum zoom (Leaflet fitBounds in a hidden iframe)",
-)
-def test_hidden_tab_maps_fit_guinea(browser_page: BrowserPage) -> None:
-    """The emerging and black spot maps, drawn while their tab was hidden, frame Guinea when shown."""
+def test_every_analysis_map_fits_guinea(browser_page: BrowserPage) -> None:
+    """The emerging and black spot maps frame Guinea when chosen (not opened at the minimum zoom)."""
     bp = browser_page
     page = goto(bp, "points-chauds", *TITLE)
     panel = open_tab(page, TAB_EMERGING)
@@ -364,11 +363,6 @@ _RANK_LABELS_JS = """
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="layers/mapframe.py: '.pxl div' inherits the zero width of its DivIcon, so a '.lbl-rank' badge is "
-    "only its padding wide and the white rank number spills out of it onto the map, unreadable",
-)
 def test_rank_labels_fit_their_badge(browser_page: BrowserPage) -> None:
     """Each black spot's rank number is drawn inside its dark badge (white on white would vanish)."""
     bp = browser_page

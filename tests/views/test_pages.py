@@ -109,11 +109,15 @@ def test_hotspot_page_shows_the_planted_clusters_and_their_trends():
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Hot spot hexagons"].replace(",", "")) > 0
-    top, summary = at.dataframe[0].value, at.dataframe[1].value
+    top = at.dataframe[0].value
     assert len(top) == 10 and top["Gi* z-score"].is_monotonic_decreasing
     assert {"Nzérékoré Centre", "Matam (Conakry)"} <= set(top["Place"])
-    assert "Intensifying hot spot" in set(summary["Pattern"])
     assert not [w for w in at.warning if "hexagons" in w.value]
+    at = AppTest.from_function(_page, args=("views.hotspots", "en", {"hot_view": "emerging"}),
+                               default_timeout=120).run()
+    assert not at.exception, at.exception
+    summary = at.dataframe[0].value
+    assert "Intensifying hot spot" in set(summary["Pattern"])
 
 
 def test_hotspot_page_refuses_a_huge_study_area_with_a_clear_message():
@@ -124,7 +128,7 @@ def test_hotspot_page_refuses_a_huge_study_area_with_a_clear_message():
 
 @pytest.mark.parametrize("method", ["cells", "roads"])
 def test_hotspot_page_ranks_the_planted_black_spots(method):
-    at = AppTest.from_function(_page, args=("views.hotspots", "fr", {"bs_method": method}),
+    at = AppTest.from_function(_page, args=("views.hotspots", "fr", {"hot_view": "blackspots", "bs_method": method}),
                                default_timeout=120).run()
     assert not at.exception, at.exception
     table = at.dataframe[-1].value
