@@ -188,8 +188,8 @@ class SymbolLegend(Legend):
 
     def __init__(self, title: str, entries: Sequence[tuple[str, str]], *,
                  sizes: Sequence[tuple[float, str]] = (), sizes_title: str = "", color: str = "#888888",
-                 notes: Sequence[str] = ()) -> None:
-        super().__init__(title, entries)
+                 notes: Sequence[str] = (), position: str = "bottomright") -> None:
+        super().__init__(title, entries, position)
         if sizes:
             box = 2 * max(r for r, _ in sizes)
             if sizes_title:

@@ -122,7 +122,7 @@ def build(units: gpd.GeoDataFrame, status: pd.DataFrame | None, *, t: Translator
                for s in reversed(STATUSES)]
     notes = [t("Active: met within the last {days} days.", days=t.n(active_within_days))] \
         if active_within_days is not None else []
-    group.add_child(SymbolLegend(t("Council coverage (sub-prefectures)"), entries, notes=notes))
+    group.add_child(SymbolLegend(t("Council coverage (sub-prefectures)"), entries, notes=notes, position="bottomleft"))
     return group
 
 

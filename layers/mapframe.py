@@ -36,7 +36,8 @@ _CSS = """
 .lbl-rank { font-size: 11px; font-weight: 700; color: #fff; background: #222; border-radius: 9px;
              padding: 1px 5px; }
 .lbl-country { font-size: 12px; color: #8a8f94; letter-spacing: .12em; text-transform: uppercase; }
-.proximite-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
+.proximite-legend { max-height: 38vh; max-width: 260px; overflow-y: auto;
+                    background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
                     font-size: 12px; line-height: 18px; box-shadow: 0 0 4px rgba(0,0,0,.3); }
 .proximite-legend .swatch { display: inline-block; width: 12px; height: 12px; margin-right: 6px;
                             vertical-align: middle; border: 1px solid #666; }
@@ -44,6 +45,7 @@ _CSS = """
 .proximite-legend .size-row { display: flex; align-items: center; }
 .proximite-legend .dotbox { display: inline-flex; justify-content: center; margin-right: 6px; }
 .proximite-legend .dot { display: inline-block; border-radius: 50%; border: 1px solid #333; opacity: .85; }
+.leaflet-tooltip { white-space: normal; width: max-content; max-width: 300px; font-size: 12px; }
 .leaflet-container .leaflet-control-attribution { font-size: 11px; line-height: 1.4; }
 .demo-badge { background: #fff3cd; border: 1px solid #e0b100; padding: 2px 6px; border-radius: 3px;
               font-size: 12px; font-weight: 600; color: #6b5200; }

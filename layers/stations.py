@@ -87,7 +87,7 @@ def build(stations: pd.DataFrame, *, t: Translator, cluster_above: int = CLUSTER
     entries = [(color, t(KIND_LABELS[kind])) for kind, color in KIND_COLORS.items() if kind in present]
     if not known.all():
         entries.append((OTHER_COLOR, t("Other kind")))
-    group.add_child(Legend(t("Police stations"), entries))
+    group.add_child(Legend(t("Police stations"), entries, position="topright"))
     return group
 
 

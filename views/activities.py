@@ -53,7 +53,8 @@ class Field:
     """One form input: the record field it fills and how it is asked."""
 
     name: str
-    kind: str  # text, long, date, optional_date, count, optional_count, coordinate, vocab, unit, ref, refs
+    kind: str  # text, long, date, optional_date, count, optional_count, coordinate, vocab, unit, ref,
+    #            optional_ref, refs
     vocabulary: Vocabulary | None = None
     parent: str | None = None
 
@@ -69,7 +70,7 @@ FORMS: dict[str, tuple[Field, ...]] = {
                         Field("topics", "long"), Field("decisions", "long")),
     "school": (Field("name", "text"), Field("level", "vocab", SCHOOL_LEVELS), Field("subprefecture", "unit"),
                Field("lat", "coordinate"), Field("lon", "coordinate"), Field("enrolment", "optional_count")),
-    "outreach_officer": (Field("name", "text"), Field("station_id", "ref", parent="station")),
+    "outreach_officer": (Field("name", "text"), Field("station_id", "optional_ref", parent="station")),
     "school_visit": (Field("school_id", "ref", parent="school"), Field("officer_id", "ref", parent="outreach_officer"),
                      Field("visited_on", "date"), Field("students_reached", "count"), Field("topics", "optional_text")),
     "station": (Field("name", "text"), Field("kind", "vocab", STATION_KINDS), Field("subprefecture", "unit"),
@@ -112,8 +113,13 @@ def _label(t: Translator, name: str) -> str:
     return t(FIELD_LABELS.get(name, name))
 
 
+def _key(table: str, name: str) -> str:
+    """Widget key; the form's generation changes after a save, which gives fresh (empty) widgets."""
+    return f"rec_{table}_{name}_{st.session_state.get(f'rec_gen_{table}', 0)}"
+
+
 def _widget(t: Translator, table: str, f: Field, refs: dict[str, pd.DataFrame]) -> object:
-    key = f"rec_{table}_{f.name}"
+    key = _key(table, f.name)
     label = _label(t, f.name)
     if f.kind in ("text", "optional_text"):
         return st.text_input(label + ("" if f.kind == "optional_text" else " *"), key=key)
@@ -138,8 +144,8 @@ def _widget(t: Translator, table: str, f: Field, refs: dict[str, pd.DataFrame]) 
         return st.selectbox(label + " *", [None, *communes], key=key,
                             format_func=lambda k: "–" if k is None else communes[k])
     options = _ref_options(refs, f.parent)
-    if f.kind == "ref":
-        return st.selectbox(label + " *", [None, *options], key=key,
+    if f.kind in ("ref", "optional_ref"):
+        return st.selectbox(label + (" *" if f.kind == "ref" else ""), [None, *options], key=key,
                             format_func=lambda k: "–" if k is None else options[k])
     return st.multiselect(label, list(options), key=key, format_func=lambda k: options[k])
 
@@ -162,7 +168,7 @@ def _values(table: str, raw: dict[str, object]) -> dict[str, object]:
 
 def _entry(t: Translator, table: str) -> None:
     refs = _refs(table)
-    missing = [f.parent for f in FORMS[table] if f.kind == "ref" and not _ref_options(refs, f.parent)]
+    missing = [f.parent for f in FORMS[table] if f.kind == "ref" and not _ref_options(refs, f.parent)]  # required
     if missing:
         st.info(t("Record a {parent} first: this form needs one (demo records cannot be used).",
                   parent=t(RECORDS[missing[0]]).lower()))
@@ -180,12 +186,13 @@ def _entry(t: Translator, table: str) -> None:
     except InvalidRecordError as exc:
         st.error(t("Not saved. Please correct:"))
         for problem in exc.problems.itertuples(index=False):
-            st.markdown("- " + _md(f"{_label(t, problem.field)}: {reason_text(t, problem.code)}"))
+            st.markdown("- " + _md(t("{field}: {reason}", field=_label(t, problem.field),
+                                        reason=reason_text(t, problem.code))))
         return
     store_counts.clear()
     flash("success", t("{record} saved.", record=t(RECORDS[table])))
-    for f in FORMS[table]:
-        st.session_state.pop(f"rec_{table}_{f.name}", None)
+    generation = f"rec_gen_{table}"
+    st.session_state[generation] = st.session_state.get(generation, 0) + 1
     st.rerun()
 
 
@@ -225,12 +232,41 @@ def _recent(t: Translator, table: str) -> None:
     if frame.empty:
         st.caption(t("None yet."))
         return
-    shown = frame.drop(columns=[c for c in ("is_demo", "batch_id", "version", "created_at") if c in frame.columns])
-    st.dataframe(shown.tail(200).rename(columns=lambda c: _label(t, c)), hide_index=True, width="stretch")
+    st.dataframe(_readable(t, table, frame.tail(200)), hide_index=True, width="stretch")
     cols = st.columns(2)
     for col, fmt in zip(cols, ("csv", "xlsx"), strict=True):
         col.download_button(t("Download ({fmt})", fmt=fmt.upper()), export_programme(frames, table, fmt),
                             file_name=f"proximite-{table}.{fmt}", key=f"rec_dl_{table}_{fmt}")
+
+
+#: Reference columns shown by the referenced record's name.
+_REF_NAMES = {"council_id": "council", "school_id": "school", "officer_id": "outreach_officer",
+              "station_id": "station"}
+
+
+def _readable(t: Translator, table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Recorded rows as a person reads them: names instead of ids, dates by the language, no bookkeeping."""
+    refs = _refs(table)
+    names = unit_names()
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        if column in ("id", "is_demo", "batch_id", "version", "created_at", "region_id", "h3_r7", "h3_r8", "h3_r9"):
+            continue
+        values = frame[column]
+        if column in _REF_NAMES:
+            parent = refs.get(_REF_NAMES[column])
+            lookup = dict(zip(parent["id"], parent["name"], strict=True)) if parent is not None else {}
+            values = values.map(lambda v, lookup=lookup: lookup.get(v, "–") if pd.notna(v) else "–")
+        elif column in ("prefecture_id", "subprefecture_id"):
+            level = column.removesuffix("_id")
+            values = values.map(lambda v, level=level: names.get((level, v), v) if isinstance(v, str) else "–")
+        elif isinstance(values.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(values) or (
+                len(values) and isinstance(values.dropna().iloc[0] if values.notna().any() else None, date)):
+            values = values.map(lambda v: t.d(pd.Timestamp(v).date()) if pd.notna(v) else "–")
+        else:
+            values = values.map(lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+        out[_label(t, column)] = values
+    return out
 
 
 def render() -> None:

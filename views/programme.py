@@ -111,9 +111,10 @@ def _filter(t: Translator) -> Choice:
 
 def _headlines(t: Translator, frames: dict[str, pd.DataFrame], choice: Choice) -> None:
     figures = indicators.headline(indicators.filter_period(frames, start=choice.start, end=choice.end))
-    cols = st.columns(len(HEADLINES))
-    for col, (key, label) in zip(cols, HEADLINES.items(), strict=True):
-        col.metric(t(label), t.n(figures.get(key, 0)))
+    items = list(HEADLINES.items())
+    for row in (items[:4], items[4:]):  # two rows: long French labels stay readable
+        for col, (key, label) in zip(st.columns(4), row, strict=False):
+            col.metric(t(label), t.n(figures.get(key, 0)))
 
 
 def _trends(t: Translator, frames: dict[str, pd.DataFrame], choice: Choice) -> None:

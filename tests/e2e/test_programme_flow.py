@@ -33,6 +33,10 @@ under "Déjà enregistrées (fiches réelles)" (column "Nom"); the metric "Élè
 "Élèves sensibilisés"); the multiselect "Couches" and its option "Police à l'école". In the map
 iframe, council features carry ``properties.status`` and ``council_names``, school circles
 ``properties.cls`` and ``students``.
+
+Screenshots in ``test-results/e2e/``: ``programme-entry.png`` (the activities page after the
+visit is saved), ``programme-dashboard.png`` (the dashboard with the school layer on), and the
+two tooltips ``programme-map-kaloum.png`` and ``programme-map-boulbinet.png``.
 """
 
 from __future__ import annotations
@@ -73,7 +77,8 @@ pytestmark = pytest.mark.browser
 
 ACTIVITIES = ("activites", "Activités du programme", "Programme activities")
 PROGRAMME = ("programme", "Programme de police de proximité", "Community policing programme")
-RECORD_SELECT = _exact("Que voulez-vous enregistrer ?", "What do you want to record?")
+RECORD_SELECT_LABELS = ("Que voulez-vous enregistrer ?", "What do you want to record?")
+RECORD_SELECT = _exact(*RECORD_SELECT_LABELS)
 RECORD = {
     "council": _exact("Conseil local de sécurité (CLSPD)", "Local security council (CLSPD)"),
     "school": _exact("École", "School"),
@@ -112,7 +117,11 @@ def fill(page: Page, role: str, labels: tuple[str, ...], value: object) -> None:
     box = field(page, role, *labels)
     box.fill(str(value))
     box.press("Tab")
-    expect(box).to_have_value(str(value))
+    if role == "spinbutton":  # shown with the input's own decimals ("9.510500")
+        expect(box).not_to_have_value("")
+        assert float(box.input_value()) == float(value), f"{labels[0]}: {box.input_value()!r} for {value!r}"
+    else:
+        expect(box).to_have_value(str(value))
 
 
 def pick(page: Page, labels: tuple[str, ...], option: re.Pattern[str], typed: str | None = None) -> None:
@@ -148,16 +157,18 @@ def expect_saved(page: Page, kind: str) -> None:
     expect(page.get_by_test_id("stAlert").filter(has_text=re.compile("Non enregistré|Not saved"))).to_have_count(0)
 
 
-def recorded_names(page: Page) -> list[str]:
-    """Names in the "already recorded" table of the current record type (empty when none yet)."""
+def recorded_table(page: Page) -> Locator:
+    """The "already recorded" table of the current record type: an ``st.dataframe`` grid, read
+    through its accessible cells, or the caption "Rien pour l'instant." while nothing is recorded."""
     grid = page.get_by_test_id("stDataFrame").filter(
         has=page.locator('[role="columnheader"]').filter(has_text=_exact("Nom", "Name"))
     )
-    if grid.count() == 0:
-        expect(page.get_by_text(_exact("Rien pour l'instant.", "None yet."))).to_be_visible()
-        return []
-    index = grid.locator('[role="columnheader"]').filter(has_text=_exact("Nom", "Name")).get_attribute("aria-colindex")
-    return grid.locator(f'[role="gridcell"][aria-colindex="{index}"]').all_text_contents()
+    return grid.or_(page.get_by_text(_exact("Rien pour l'instant.", "None yet.")))
+
+
+def recorded(page: Page, name: str) -> Locator:
+    """Cells holding exactly ``name`` in the "already recorded" table."""
+    return recorded_table(page).locator('[role="gridcell"]').filter(has_text=_exact(name))
 
 
 # --------------------------------------------------------------------------- map helpers
@@ -258,8 +269,11 @@ def wait_programme_map(bp: BrowserPage, predicate, what: str) -> tuple[Frame, di
     raise AssertionError(f"the programme map never showed {what} within {MAP_TIMEOUT:.0f} s (last: {last})")
 
 
-def hover(page: Page, frame: Frame, kind: str) -> Locator:
-    """Frame the target on the map, move the pointer onto it, return the tooltip it opens."""
+def hover(page: Page, frame: Frame, kind: str, title: str) -> Locator:
+    """Frame the target on the map, move the pointer onto it, return the tooltip it opens (holding ``title``).
+
+    Leaflet keeps closed tooltips' elements around, so the tooltip is told by its text.
+    """
     args = {"kind": kind, "commune": COMMUNE, "lat": SCHOOL_LAT, "lon": SCHOOL_LON}
     assert frame.evaluate(_ZOOM_JS, args), f"no {kind} feature to frame"
     iframe = page.locator(MAP_IFRAME).last
@@ -270,7 +284,7 @@ def hover(page: Page, frame: Frame, kind: str) -> Locator:
     assert spot and spot["x"] is not None, f"the {kind} is covered everywhere on the map: {spot}"
     box = iframe.bounding_box()
     page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"], steps=6)
-    tooltip = frame.locator(".leaflet-tooltip")
+    tooltip = frame.locator(".leaflet-tooltip").filter(has_text=title)
     expect(tooltip).to_be_visible(timeout=5_000)
     return tooltip
 
@@ -281,11 +295,8 @@ def count_of(text: str) -> int:
 
 
 def headline_students(page: Page) -> int:
-    box = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").filter(has_text=_exact(*STUDENTS))
-    )
-    expect(box).to_have_count(1)
-    return number(metric(page, box.get_by_test_id("stMetricLabel").inner_text().strip()))
+    """The headline "students reached", read whatever the thousands separator (``20 085``)."""
+    return number(metric(page, *STUDENTS))
 
 
 # --------------------------------------------------------------------------- test
@@ -314,7 +325,7 @@ def test_council_and_school_visit_reach_dashboard(
     # 2. Records through the activities page.
     t0 = time.perf_counter()
     page = goto(bp, *ACTIVITIES)
-    record_type(page, "council")  # the default record type; selecting it again is a no-op
+    expect(field(page, "combobox", *RECORD_SELECT_LABELS)).to_have_value(RECORD["council"])  # the default
     fill(page, "textbox", ("Nom *", "Name *"), COUNCIL)
     pick(page, ("Commune ou sous-préfecture *", "Commune or sub-prefecture *"),
          re.compile(rf"^{COMMUNE} \(Conakry\)$"), typed=COMMUNE)
@@ -328,14 +339,14 @@ def test_council_and_school_visit_reach_dashboard(
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text(re.compile("plus de femmes que le total|more women than the total"))
     assert page.get_by_role("listitem").filter(has_text=re.compile("^(dont jeunes|Membres|Nom)")).count() == 0
-    assert COUNCIL not in recorded_names(page), "the refused council was saved"
+    expect(recorded_table(page)).to_be_visible()  # drawn by the refusal's own run, after the store call
+    expect(recorded(page, COUNCIL)).to_have_count(0)  # nothing saved
     # The form keeps what was typed: correct the one field and send it again.
     expect(field(page, "textbox", "Nom *", "Name *")).to_have_value(COUNCIL)
     fill(page, "spinbutton", ("dont femmes", "of whom women"), WOMEN)
     save(page)
     expect_saved(page, "council")
-    names = recorded_names(page)
-    assert names.count(COUNCIL) == 1, f"councils recorded: {names}"
+    expect(recorded(page, COUNCIL)).to_have_count(1)
 
     record_type(page, "school")
     fill(page, "textbox", ("Nom *", "Name *"), SCHOOL)
@@ -346,13 +357,13 @@ def test_council_and_school_visit_reach_dashboard(
     fill(page, "spinbutton", ("Longitude",), f"{SCHOOL_LON:.4f}")
     save(page)
     expect_saved(page, "school")
-    assert recorded_names(page).count(SCHOOL) == 1
+    expect(recorded(page, SCHOOL)).to_have_count(1)
 
     record_type(page, "officer")
     fill(page, "textbox", ("Nom *", "Name *"), OFFICER)
     save(page)
     expect_saved(page, "officer")
-    assert recorded_names(page).count(OFFICER) == 1
+    expect(recorded(page, OFFICER)).to_have_count(1)
 
     record_type(page, "visit")
     pick(page, ("École *", "School *"), _exact(f"{SCHOOL} ({COMMUNE})"))
@@ -378,11 +389,12 @@ def test_council_and_school_visit_reach_dashboard(
     assert count_of(council["women"]) == count_of(base_council["women"]) + WOMEN, (council, base_council)
     assert count_of(council["youth"]) == count_of(base_council["youth"]) + YOUTH, (council, base_council)
 
-    tooltip = hover(page, frame, "council")
+    tooltip = hover(page, frame, "council", COMMUNE)
     expect(tooltip).to_contain_text(COUNCIL)  # the markup shows as text...
     assert tooltip.locator("b").count() == 0, tooltip.inner_html()  # ...and makes no bold element
     expect(tooltip).to_contain_text(COMMUNE)
     expect(tooltip).to_contain_text(fr.n(count_of(council["members"])))
+    page.screenshot(path=str(results_dir / "programme-map-kaloum.png"))  # with the tooltip, for review
 
     layers = field(page, "combobox", "Couches", "Layers")
     layers.click()
@@ -399,7 +411,7 @@ def test_council_and_school_visit_reach_dashboard(
     page.mouse.move(5, 5)
     page.screenshot(path=str(results_dir / "programme-dashboard.png"), full_page=True)
 
-    tooltip = hover(page, frame, "school")
+    tooltip = hover(page, frame, "school", SCHOOL)
     expect(tooltip).to_contain_text(SCHOOL)
     expect(tooltip).to_contain_text(fr.n(STUDENTS_REACHED))
     expect(tooltip).to_contain_text(fr.d(date.today()))

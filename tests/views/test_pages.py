@@ -158,14 +158,14 @@ def test_activities_page_saves_a_council_and_refuses_bad_counts():
     at = AppTest.from_function(_page, args=("views.activities", "en", {"rec_table": "council"}),
                                default_timeout=60).run()
     assert not at.exception, at.exception
-    at.text_input(key="rec_council_name").set_value("CLSPD <b>Kaloum</b>")
-    at.selectbox(key="rec_council_subprefecture").set_value("GN-C-KALOUM")
-    at.number_input(key="rec_council_members_total").set_value(10)
-    at.number_input(key="rec_council_members_women").set_value(12)
+    at.text_input(key="rec_council_name_0").set_value("CLSPD <b>Kaloum</b>")
+    at.selectbox(key="rec_council_subprefecture_0").set_value("GN-C-KALOUM")
+    at.number_input(key="rec_council_members_total_0").set_value(10)
+    at.number_input(key="rec_council_members_women_0").set_value(12)
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert any("Not saved" in e.value for e in at.error)
-    at.number_input(key="rec_council_members_women").set_value(4)
+    at.number_input(key="rec_council_members_women_0").set_value(4)
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert any("saved" in s.value for s in at.success), [e.value for e in at.error]
