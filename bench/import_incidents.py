@@ -6,7 +6,8 @@
 Goes through the same steps as ``proximite import incidents`` (``exchange.service``)
 and prints the time of each: read the file, check it (duplicate lookups in the
 store, validation, placement, units and H3 cells), write it (stage, copy, rebuild
-the indexes, commit); then rows per second and peak memory (max RSS). Rows are
+the indexes, commit); then rows per second, the process's CPU time (all threads:
+compare it with the wall time on a busy machine) and peak memory (max RSS). Rows are
 random points inside Guinea with ISO dates, taxonomy labels and unique ids, like
 a large police register.
 """
@@ -65,6 +66,7 @@ def run(n: int) -> None:
         make_csv(n, csv)
         store = open_store(f"sqlite:///{folder}/bench.db")
         times = {}
+        cpu = time.process_time()
         start = time.perf_counter()
         raw = read_table(csv)
         times["read"] = time.perf_counter() - start
@@ -77,10 +79,11 @@ def run(n: int) -> None:
                              file_sha256=raw.sha256, file_format=raw.format, mapping=mapping.to_json())
         times["write+index"] = time.perf_counter() - mark
         total = time.perf_counter() - start
+        cpu = time.process_time() - cpu
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         summary = plan.summary()
         print(f"{n:>9,} rows: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
-              + f"; total {total:.2f} s = {n / total:,.0f} rows/s; peak RSS {peak:,.0f} MB; "
+              + f"; total {total:.2f} s = {n / total:,.0f} rows/s (CPU {cpu:.2f} s); peak RSS {peak:,.0f} MB; "
               f"imported {summary['imported']:,}, queued {summary['queued']:,}", flush=True)
         store.dispose()
 

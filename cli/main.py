@@ -16,6 +16,9 @@ from typing import Annotated
 
 import typer
 
+from cli import backup as backup_cli
+from cli import rollout as rollout_cli
+from cli.users import audit_app, users_app
 from i18n import LANGUAGES, t_for
 
 t = t_for(os.environ.get("PROXIMITE_LANG", "fr") if os.environ.get("PROXIMITE_LANG", "fr") in LANGUAGES else "fr")
@@ -29,6 +32,8 @@ import_app = typer.Typer(help=t("Import records from files."), no_args_is_help=T
 app.add_typer(import_app, name="import")
 roads_app = typer.Typer(help=t("Road networks for the black-spot analysis by road segment."), no_args_is_help=True)
 app.add_typer(roads_app, name="roads")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 
 
 def _store():
@@ -257,6 +262,11 @@ def info() -> None:
     typer.echo(t("Schema revision: {rev}", rev=store.schema_revision()))
     for table, rows in store.counts().items():
         typer.echo(f"  {table:<20} {t.n(rows):>10}")
+
+
+app.command("backup", help=t("Back up the whole database (SQLite or PostGIS) to one file."))(backup_cli.backup_command)
+app.command("restore", help=t("Replace the whole database with a backup (asks first)."))(backup_cli.restore_command)
+app.command("rollout", help=rollout_cli.HELP)(rollout_cli.rollout_command)
 
 
 @app.command(help=t("Start the web application."))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -160,6 +159,20 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons = _Codes(n, REASONS)
     flags = _Codes(n, FLAGS)
 
+    # -- when -------------------------------------------------------------------------------
+    when = _col(frame, mapping, "date", strip=False)
+    clock = _col(frame, mapping, "time", strip=False)
+    if when is not None and clock is not None:
+        joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
+        when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
+    dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
+    reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
+
+    # -- what -------------------------------------------------------------------------------
+    category_text = _col(frame, mapping, "category", strip=False)
+    cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
+    reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
+
     # -- where: coordinates -----------------------------------------------------------------
     lon = np.full(n, np.nan)
     lat = np.full(n, np.nan)
@@ -195,26 +208,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons.add(bad_coord, coord_error)
 
     have_point = ~coord_missing & ~bad_coord
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # Placing a million points is shapely C code that releases the GIL: it runs beside the date and
-        # category parsing, which hold it.
-        pending = pool.submit(locate, np.where(have_point, lon, np.nan), np.where(have_point, lat, np.nan))
-
-        # -- when ---------------------------------------------------------------------------
-        when = _col(frame, mapping, "date", strip=False)
-        clock = _col(frame, mapping, "time", strip=False)
-        if when is not None and clock is not None:
-            joined = when.notna() & clock.notna() & ~when.astype("str").str.contains(":", regex=False).fillna(False)
-            when = when.where(~joined, when.astype("str") + " " + clock.astype("str"))
-        dates = parse_dates(when if when is not None else pd.Series([None] * n, dtype=object), today=today)
-        reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
-
-        # -- what ---------------------------------------------------------------------------
-        category_text = _col(frame, mapping, "category", strip=False)
-        cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
-        reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
-
-        units = pending.result()
+    units = locate(np.where(have_point, lon, np.nan), np.where(have_point, lat, np.nan))
     outside = have_point & units["subprefecture_id"].isna().to_numpy()
     if outside.any():  # lat/lon typed in each other's column: try them the other way round
         swapped = locate(np.where(outside, lat, np.nan), np.where(outside, lon, np.nan))

@@ -185,7 +185,7 @@ def read_neighbourhoods(data: bytes | Path | str | Any, file_name: str | None = 
 
 def import_neighbourhoods(store: Store, data: bytes | Path | str | Any, file_name: str | None = None, *,
                           layer: str | int | None = None, name_column: str | None = None,
-                          created_by: str | None = None, dry_run: bool = False
+                          created_by: str | None = None, user: object = None, dry_run: bool = False
                           ) -> tuple[NeighbourhoodLayer, int | None]:
     """Read and (unless ``dry_run``) store a neighbourhood file as one batch; returns it and the batch id.
 
@@ -199,7 +199,8 @@ def import_neighbourhoods(store: Store, data: bytes | Path | str | Any, file_nam
     report = result.report
     batch_id = store.write_neighbourhoods(result.neighbourhoods, file_name=report.file_name or None,
                                           file_sha256=report.sha256, file_format=report.file_format,
-                                          n_rows=report.features, created_by=created_by)
+                                          n_rows=report.features, created_by=created_by,
+                                          user=user)
     return result, batch_id
 
 

@@ -1159,7 +1159,7 @@ class ImportOutcome:
 
 
 def import_programme(store: Store, table: str, data: bytes | Path | str | Any, file_name: str | None = None, *,
-                     created_by: str | None = None, today: date | None = None,
+                     created_by: str | None = None, user: object = None, today: date | None = None,
                      mapping: Mapping[str, str] | None = None, sheet: str | int | None = None,
                      dry_run: bool = False) -> ImportOutcome:
     """Read a CSV/XLSX file of ``table`` records and store it as one undoable batch.
@@ -1194,7 +1194,8 @@ def import_programme(store: Store, table: str, data: bytes | Path | str | Any, f
     if not dry_run and len(raw.frame):
         batch_id = store.write_programme(table, valid, review, kind=table, file_name=raw.file_name,
                                          file_sha256=raw.sha256, file_format=raw.format,
-                                         mapping=json.dumps(fields, ensure_ascii=False), created_by=created_by)
+                                         mapping=json.dumps(fields, ensure_ascii=False), created_by=created_by,
+                                         user=user)
     return ImportOutcome(imported=len(valid), problems=problems, batch_id=batch_id, queued=len(review),
                          rows=len(raw.frame), mapping=fields, file_name=raw.file_name)
 

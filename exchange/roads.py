@@ -138,12 +138,14 @@ def read_roads(data: bytes | Path | str | Any, file_name: str | None = None, *, 
 
 
 def import_roads(store: Store, data: bytes | Path | str | Any, file_name: str | None = None, *,
-                 layer: str | int | None = None, created_by: str | None = None) -> tuple[RoadLayer, int]:
+                 layer: str | int | None = None, created_by: str | None = None,
+                 user: object = None) -> tuple[RoadLayer, int]:
     """Read and store a road network as one batch (undo it like any import); returns it and the batch id."""
     result = read_roads(data, file_name, layer=layer)
     report = result.report
     batch_id = store.write_roads(result.roads, file_name=report.file_name or None, file_sha256=report.sha256,
-                                 file_format=report.file_format, n_rows=report.features, created_by=created_by)
+                                 file_format=report.file_format, n_rows=report.features, created_by=created_by,
+                                 user=user)
     return result, batch_id
 
 

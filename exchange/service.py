@@ -86,7 +86,8 @@ def plan_file(store: Store, raw: RawTable, mapping: ColumnMapping, *, today: dat
 
 
 def import_incidents(store: Store, data: bytes | Path, file_name: str | None = None, *, mapping_name: str | None = None,
-                     mapping: ColumnMapping | None = None, created_by: str | None = None, today: date | None = None,
+                     mapping: ColumnMapping | None = None, created_by: str | None = None, user: object = None,
+                     today: date | None = None,
                      dry_run: bool = False) -> ImportResult:
     """Read, map, validate and (unless ``dry_run``) store one file as one batch; returns what happened."""
     raw = read_table(data, file_name)
@@ -96,5 +97,5 @@ def import_incidents(store: Store, data: bytes | Path, file_name: str | None = N
     if not dry_run:
         batch_id = store.import_records("incident", plan.records, plan.review, kind=KIND, file_name=raw.file_name,
                                         file_sha256=raw.sha256, file_format=raw.format, mapping=mapping.to_json(),
-                                        created_by=created_by)
+                                        created_by=created_by, user=user)
     return ImportResult(batch_id, plan, raw, mapping)

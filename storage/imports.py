@@ -4,6 +4,12 @@ An import is one transaction: the batch row, every accepted record (bulk path)
 and every review item. Undo removes what a batch added and keeps the batch row,
 marked undone, as history. Review items change under optimistic locking: a save
 based on a stale version is refused, never silently overwritten.
+
+Writes take an optional ``user`` (a :class:`storage.users.User` or a
+:class:`storage.roles.Viewer`) and refuse, with ``PermissionDenied``, rows outside
+its rights; without one they act as the local system writer (command line,
+tests). Each import, undo and review change writes its audit row in its own
+transaction.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from storage import audit
 from storage.bulk import bulk_insert, stage
-from storage.schema import column_mapping, import_batch, metadata, review_item
+from storage.roles import acting, require_write, require_write_rows, require_writer
+from storage.schema import audit_log, column_mapping, import_batch, metadata, review_item
 
 #: Characters a JSON string cannot hold as they are.
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
@@ -34,14 +42,18 @@ class ImportsMixin:
 
     def import_records(self, table: str, records: pd.DataFrame, review: pd.DataFrame, *, kind: str,
                        file_name: str | None, file_sha256: str | None, file_format: str | None = None,
-                       mapping: str | None = None, created_by: str | None = None) -> int:
+                       mapping: str | None = None, created_by: str | None = None, user: object = None) -> int:
         """Store accepted ``records`` and queued ``review`` rows as one batch; returns its id.
 
         ``review`` has columns ``source_row``, ``data`` (dict of raw values) and
-        ``reasons`` (list of codes). Nothing is written if anything fails.
+        ``reasons`` (list of codes). Nothing is written if anything fails, or if ``user``
+        may not write every record (``PermissionDenied``).
         """
         target = metadata.tables[table]
         n_rows = len(records) + len(review)
+        who = acting(user, name=created_by)
+        require_write_rows(self.engine, who, table, records)
+        created_by = created_by if created_by is not None or user is None else who.name
         # Records are converted (and on SQLite staged in a side database) before the transaction
         # opens, so the write lock is held only for the copy, the index rebuild and the review rows.
         with self.engine.connect() as conn, stage(conn, target, records) as rows, conn.begin():
@@ -59,6 +71,9 @@ class ImportsMixin:
                      "reasons": json.dumps(list(row.reasons))}
                     for row in review.itertuples(index=False)
                 ])
+            audit.record(conn, "import", username=who.name, table_name=table, batch_id=batch_id,
+                         after={"kind": kind, "file_name": file_name, "file_sha256": file_sha256, "n_rows": n_rows,
+                                "n_imported": len(records), "n_queued": len(review)})
         return int(batch_id)
 
     def batches(self, kind: str | None = None) -> pd.DataFrame:
@@ -70,21 +85,33 @@ class ImportsMixin:
             rows = conn.execute(stmt.order_by(import_batch.c.id.desc())).mappings().all()
         return pd.DataFrame(rows, columns=[c.name for c in import_batch.c])
 
-    def undo_batch(self, batch_id: int) -> int:
-        """Remove every record and review item of a batch; the batch row stays, marked undone."""
+    def undo_batch(self, batch_id: int, *, user: object = None) -> int:
+        """Remove every record and review item of a batch; the batch row stays, marked undone.
+
+        ``user`` must be allowed to delete every record of the batch (``PermissionDenied``).
+        """
+        who = acting(user)
+        require_writer(who)
         with self.engine.begin() as conn:
             batch = conn.execute(sa.select(import_batch).where(import_batch.c.id == batch_id)).mappings().first()
             if batch is None:
                 raise KeyError(f"unknown import batch {batch_id}")
             if batch["undone_at"] is not None:
                 return 0
+            held = audit.batch_summary(conn, batch_id)
+            for name in held["rows"]:
+                if name != review_item.name:
+                    t = metadata.tables[name]
+                    require_write(who, name, stored=[t.c.batch_id == batch_id], conn=conn)
             removed = 0
-            for table in reversed(metadata.sorted_tables):
-                if "batch_id" in table.c and table is not review_item:
+            for table in reversed(metadata.sorted_tables):  # the audit log keeps its rows: history stays
+                if "batch_id" in table.c and table is not review_item and table is not audit_log:
                     removed += conn.execute(sa.delete(table).where(table.c.batch_id == batch_id)).rowcount
             conn.execute(sa.delete(review_item).where(review_item.c.batch_id == batch_id))
             conn.execute(import_batch.update().where(import_batch.c.id == batch_id)
                          .values(undone_at=datetime.now(UTC)))
+            audit.record(conn, "undo", username=who.name, batch_id=batch_id, before=held,
+                         detail=f"{removed} records removed")
         return removed
 
     def review_items(self, *, status: str | None = "open", batch_id: int | None = None,
@@ -104,31 +131,52 @@ class ImportsMixin:
         frame["reasons"] = [json.loads(v) for v in frame["reasons"]]
         return frame
 
-    def update_review_item(self, item_id: int, *, version: int, data: dict, reasons: Iterable[str]) -> int:
+    def update_review_item(self, item_id: int, *, version: int, data: dict, reasons: Iterable[str],
+                           user: object = None) -> int:
         """Save corrected values that still do not pass; returns the new version."""
-        return self._change_review_item(item_id, version, {"data": json.dumps(data, ensure_ascii=False),
-                                                            "reasons": json.dumps(list(reasons))})
+        who = acting(user)
+        require_writer(who, review_item.name)
+        values = {"data": json.dumps(data, ensure_ascii=False), "reasons": json.dumps(list(reasons))}
+        with self.engine.begin() as conn:
+            before = _item_state(conn, item_id)
+            new_version = self._bump(conn, item_id, version, values)
+            audit.record(conn, "update", username=who.name, table_name=review_item.name, record_id=item_id,
+                         batch_id=before["batch_id"] if before else None, before=before,
+                         after=_item_state(conn, item_id))
+        return new_version
 
     def resolve_review_item(self, item_id: int, *, version: int, table: str | None = None,
                             record: pd.DataFrame | None = None, status: str = "resolved",
-                            resolved_by: str | None = None) -> int:
-        """Close an item: insert its corrected ``record`` (into the item's batch) or discard it."""
+                            resolved_by: str | None = None, user: object = None) -> int:
+        """Close an item: insert its corrected ``record`` (into the item's batch) or discard it.
+
+        ``user`` must be allowed to write ``record`` (``PermissionDenied``); the audit row keeps
+        the item before and after and the record added.
+        """
+        who = acting(user, name=resolved_by)
+        require_writer(who, table or review_item.name)
+        resolved_by = resolved_by if resolved_by is not None or user is None else who.name
+        adds = record is not None and table is not None
         with self.engine.begin() as conn:
             item = conn.execute(sa.select(review_item).where(review_item.c.id == item_id)).mappings().first()
             if item is None:
                 raise KeyError(f"unknown review item {item_id}")
+            if adds:
+                require_write(who, table, frame=record, conn=conn)
+            before = _item_state(conn, item_id)
             new_version = self._bump(conn, item_id, version, {"status": status, "resolved_by": resolved_by,
                                                               "resolved_at": datetime.now(UTC)})
-            if record is not None and table is not None:
+            if adds:
                 bulk_insert(conn, metadata.tables[table], record.assign(batch_id=item["batch_id"]))
                 conn.execute(import_batch.update().where(import_batch.c.id == item["batch_id"])
                              .values(n_imported=import_batch.c.n_imported + len(record),
                                      n_queued=import_batch.c.n_queued - 1))
+            after = _item_state(conn, item_id)
+            if adds:
+                after["records_added"] = {table: record.to_dict("records")}
+            audit.record(conn, "update", username=who.name, table_name=review_item.name, record_id=item_id,
+                         batch_id=item["batch_id"], before=before, after=after, detail=status)
         return new_version
-
-    def _change_review_item(self, item_id: int, version: int, values: dict) -> int:
-        with self.engine.begin() as conn:
-            return self._bump(conn, item_id, version, values)
 
     @staticmethod
     def _bump(conn: sa.Connection, item_id: int, version: int, values: dict) -> int:
@@ -206,3 +254,13 @@ def _json_array(texts: list[str]) -> str:
 
 def _int_or_none(value: object) -> int | None:
     return None if value is None or pd.isna(value) else int(value)
+
+
+def _item_state(conn: sa.Connection, item_id: int) -> dict | None:
+    """A review item as the audit log keeps it (raw values and reasons decoded)."""
+    row = conn.execute(sa.select(review_item).where(review_item.c.id == item_id)).mappings().first()
+    if row is None:
+        return None
+    out = dict(row)
+    out["data"], out["reasons"] = json.loads(row["data"]), json.loads(row["reasons"])
+    return out

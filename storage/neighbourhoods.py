@@ -24,7 +24,9 @@ import shapely
 
 from geo.names import normalize
 from geo.neighbourhoods import MAX_NAME_LENGTH, NeighbourhoodError, assign_subprefectures, check_shape, unit_ids
+from storage import audit
 from storage.roads import Bbox, _check_bbox
+from storage.roles import Viewer, acting, require_write
 from storage.schema import import_batch, metadata
 
 neighbourhood = metadata.tables["neighbourhood"]
@@ -128,21 +130,25 @@ class NeighbourhoodsMixin:
 
     def write_neighbourhoods(self, frame: gpd.GeoDataFrame | pd.DataFrame, *, file_name: str | None = None,
                              file_sha256: str | None = None, file_format: str | None = None,
-                             n_rows: int | None = None, created_by: str | None = None) -> int:
+                             n_rows: int | None = None, created_by: str | None = None, user: object = None) -> int:
         """Store neighbourhoods as one import batch (all or nothing); returns the batch id.
 
         ``n_rows`` is the number of features read from the file (defaults to the
         number of neighbourhoods); see :func:`neighbourhood_rows` for the columns.
         Duplicates are the caller's business (:mod:`exchange.neighbourhoods` drops
-        names already stored in the same sub-prefecture).
+        names already stored in the same sub-prefecture). ``user`` must be allowed to
+        write in every neighbourhood's sub-prefecture (``PermissionDenied``).
         """
+        who = acting(user, name=created_by)
+        created_by = created_by if created_by is not None or user is None else who.name
         rows = neighbourhood_rows(frame)
+        require_write(who, "neighbourhood", frame=rows)
         with self.engine.begin() as conn:
             return _insert(conn, rows, file_name=file_name, file_sha256=file_sha256, file_format=file_format,
-                           n_rows=len(rows) if n_rows is None else int(n_rows), created_by=created_by)
+                           n_rows=len(rows) if n_rows is None else int(n_rows), created_by=created_by, who=who)
 
     def add_neighbourhood(self, name: str, geometry: Any, *, created_by: str | None = None,
-                          alt_names: str | None = None) -> int:
+                          alt_names: str | None = None, user: object = None) -> int:
         """Store one shape drawn on the map as its own batch (undoable); returns the batch id.
 
         ``geometry`` is a shapely geometry, a GeoJSON geometry or Feature mapping
@@ -150,8 +156,11 @@ class NeighbourhoodsMixin:
         checked like a file feature (:func:`geo.neighbourhoods.check_shape`) and a
         name already used in the same sub-prefecture is refused; problems raise
         :class:`~geo.neighbourhoods.NeighbourhoodError` with every reason code.
-        Warnings (repaired, straddling communes) are kept in the row's ``flags``.
+        Warnings (repaired, straddling communes) are kept in the row's ``flags``. ``user``
+        must be allowed to write in its sub-prefecture (``PermissionDenied``).
         """
+        who = acting(user, name=created_by)
+        created_by = created_by if created_by is not None or user is None else who.name
         check = check_shape(name, geometry)
         if not check.ok:
             raise NeighbourhoodError(check.errors, f"cannot store the drawn neighbourhood {check.name!r}")
@@ -159,12 +168,13 @@ class NeighbourhoodsMixin:
                               "flags": ["|".join(check.warnings) or None], "source_row": [None],
                               **{c: [getattr(check, c)] for c in DERIVED_COLUMNS}})
         rows = neighbourhood_rows(gpd.GeoDataFrame(frame, geometry=[check.geometry], crs="EPSG:4326"))
+        require_write(who, "neighbourhood", frame=rows)
         with self.engine.begin() as conn:
             if _same_name_in(conn, [(normalize(check.name), check.subprefecture_id)]):
                 raise NeighbourhoodError(("neighbourhood_exists",),
                                          f"{check.name!r} is already a neighbourhood of {check.subprefecture_id}")
             return _insert(conn, rows, file_name=None, file_sha256=None, file_format=DRAWN_FORMAT, n_rows=1,
-                           created_by=created_by)
+                           created_by=created_by, who=who)
 
     def neighbourhoods(self, *, subprefecture_id: str | Iterable[str] | None = None, bbox: Bbox | None = None,
                        batch_id: int | None = None, include_demo: bool = True) -> gpd.GeoDataFrame:
@@ -223,7 +233,9 @@ class NeighbourhoodsMixin:
 
 
 def _insert(conn: sa.Connection, rows: pd.DataFrame, *, file_name: str | None, file_sha256: str | None,
-            file_format: str | None, n_rows: int, created_by: str | None) -> int:
+            file_format: str | None, n_rows: int, created_by: str | None, who: Viewer) -> int:
+    """Insert ``rows`` as one batch with its audit row: a drawn shape is a ``create`` of one neighbourhood
+    (its row, geometry summarised), a file an ``import`` with its counts."""
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
     batch_id = conn.execute(
         import_batch.insert().returning(import_batch.c.id),
@@ -233,4 +245,12 @@ def _insert(conn: sa.Connection, rows: pd.DataFrame, *, file_name: str | None, f
     ).scalar_one()
     if records:
         conn.execute(neighbourhood.insert(), [{**r, "batch_id": batch_id, "is_demo": False} for r in records])
+    if file_format == DRAWN_FORMAT and len(records) == 1:
+        new_id = conn.execute(sa.select(neighbourhood.c.id).where(neighbourhood.c.batch_id == batch_id)).scalar_one()
+        audit.record(conn, "create", username=who.name, table_name="neighbourhood", record_id=new_id,
+                     batch_id=batch_id, after=audit.snapshot(conn, "neighbourhood", new_id))
+    else:
+        audit.record(conn, "import", username=who.name, table_name="neighbourhood", batch_id=batch_id,
+                     after={"kind": NEIGHBOURHOOD_BATCH_KIND, "file_name": file_name, "file_sha256": file_sha256,
+                            "n_rows": n_rows, "n_imported": len(rows)})
     return int(batch_id)

@@ -10,6 +10,13 @@ editing the same council never overwrite each other silently.
 Records that point at demo records are refused (a demo school, station or
 council is "unknown" to validation): regenerating the demo data replaces every
 demo row, which would otherwise delete or orphan real records.
+
+Every write takes an optional ``user`` (a :class:`storage.users.User` or a
+:class:`storage.roles.Viewer`): a write outside its role or units is refused with
+``PermissionDenied`` before anything is stored (an edit is checked where the
+record was and where it goes). Without a user the write is the local system's
+(command line, tests). Each write adds its audit row, with the record before and
+after, in the same transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from storage import audit
 from storage.imports import StaleVersionError
+from storage.roles import acting, require_write, require_writer
 from storage.schema import import_batch, metadata, review_item
 
 #: The programme's tables, parents before children (insert order).
@@ -219,7 +228,7 @@ class ProgrammeMixin:
     # -- single-record writes ---------------------------------------------------------------
 
     def add_record(self, table: str, values: Mapping[str, Any], *, created_by: str | None = None,
-                   today: date | None = None, allow_duplicate: bool = False) -> int:
+                   today: date | None = None, allow_duplicate: bool = False, user: object = None) -> int:
         """Validate and store one record as its own undoable batch (kind ``"<table>:entry"``); returns its id.
 
         ``values`` uses the field names of :func:`exchange.programme.validate` (the table's columns,
@@ -228,30 +237,44 @@ class ProgrammeMixin:
         """
         _check_entry_table(table)
         _check_fields(values)
+        who = acting(user, name=created_by)
+        require_writer(who, table)
+        created_by = created_by if created_by is not None or user is None else who.name
         valid = self._validated(table, values, today=today, allow_duplicate=allow_duplicate)
         with self.engine.begin() as conn:
+            require_write(who, table, frame=valid, conn=conn)
             batch_id = _new_batch(conn, kind=f"{table}{ENTRY_KIND}", created_by=created_by, n_imported=1, n_queued=0)
-            return _insert_records(conn, table, valid, batch_id)[0]
+            new_id = _insert_records(conn, table, valid, batch_id)[0]
+            audit.record(conn, "create", username=who.name, table_name=table, record_id=new_id, batch_id=batch_id,
+                         after=audit.snapshot(conn, table, new_id))
+            return new_id
 
     def update_record(self, table: str, record_id: int, values: Mapping[str, Any], *, version: int,
                       created_by: str | None = None, today: date | None = None,
-                      allow_duplicate: bool = False) -> int:
+                      allow_duplicate: bool = False, user: object = None) -> int:
         """Change fields of one record read at ``version``; returns the new version.
 
         Fields not in ``values`` keep their stored value; a new point without new units
         recomputes the units from the point. Raises ``KeyError`` for an unknown id,
         ``StaleVersionError`` when the record changed since ``version`` (nothing written) and
-        :class:`InvalidRecordError` when the result does not pass. ``created_by`` is accepted
-        for the audit trail but not stored yet: the schema has no "edited by" column.
+        :class:`InvalidRecordError` when the result does not pass. Who edited is kept in the
+        audit log (``user``, else ``created_by``), the record itself has no "edited by" column.
         """
         _check_entry_table(table)
         _check_fields(values)
+        who = acting(user, name=created_by)
+        require_writer(who, table)
+        t = metadata.tables[table]
+        if not who.edits_everywhere:  # where the record is, before validation says anything about it
+            with self.engine.connect() as conn:
+                require_write(who, table, stored=[t.c.id == record_id], conn=conn)
         current = self._current(table, record_id, version)
         merged = _merge(table, current, values, self._links(record_id) if table == "training" else None)
         valid = self._validated(table, merged, today=today, allow_duplicate=allow_duplicate, exclude_id=record_id)
         row = _record_rows(table, valid)[0]
-        t = metadata.tables[table]
         with self.engine.begin() as conn:
+            require_write(who, table, frame=valid, stored=[t.c.id == record_id], conn=conn)
+            before = audit.snapshot(conn, table, record_id)
             done = conn.execute(t.update().where(t.c.id == record_id, t.c.version == version)
                                 .values(**row, version=version + 1))
             if done.rowcount != 1:
@@ -260,15 +283,21 @@ class ProgrammeMixin:
                 links = metadata.tables["training_instructor"]
                 conn.execute(sa.delete(links).where(links.c.training_id == record_id))
                 _insert_links(conn, [record_id], valid)
+            audit.record(conn, "update", username=who.name, table_name=table, record_id=record_id,
+                         before=before, after=audit.snapshot(conn, table, record_id))
         return version + 1
 
-    def delete_record(self, table: str, record_id: int, *, version: int) -> None:
+    def delete_record(self, table: str, record_id: int, *, version: int, user: object = None,
+                      created_by: str | None = None) -> None:
         """Delete one record read at ``version`` (meetings of a council and links of a training go with it).
 
         Raises ``KeyError`` for an unknown id, ``StaleVersionError`` when it changed since
-        ``version`` and :class:`RecordInUseError` when other records still point at it.
+        ``version``, :class:`RecordInUseError` when other records still point at it and
+        ``PermissionDenied`` when ``user`` may not delete it.
         """
         _check_entry_table(table)
+        who = acting(user, name=created_by)
+        require_writer(who, table)
         t = metadata.tables[table]
         with self.engine.begin() as conn:
             stored = conn.execute(sa.select(t.c.version).where(t.c.id == record_id)).scalar()
@@ -276,6 +305,8 @@ class ProgrammeMixin:
                 raise KeyError(f"unknown {table} record {record_id}")
             if stored != version:
                 raise StaleVersionError(f"{table} {record_id} changed since version {version}")
+            require_write(who, table, stored=[t.c.id == record_id], conn=conn)
+            before = audit.snapshot(conn, table, record_id)
             dependents = {}
             for child, fk in _blocking_references(t):
                 n = conn.execute(sa.select(sa.func.count()).select_from(child).where(fk == record_id)).scalar_one()
@@ -286,39 +317,52 @@ class ProgrammeMixin:
             done = conn.execute(sa.delete(t).where(t.c.id == record_id, t.c.version == version))
             if done.rowcount != 1:
                 raise StaleVersionError(f"{table} {record_id} changed since version {version}")
+            audit.record(conn, "delete", username=who.name, table_name=table, record_id=record_id, before=before)
 
     # -- imports ----------------------------------------------------------------------------
 
     def write_programme(self, table: str, records: pd.DataFrame, review: pd.DataFrame, *,
                         kind: str | None = None, file_name: str | None = None, file_sha256: str | None = None,
                         file_format: str | None = None, mapping: str | None = None,
-                        created_by: str | None = None) -> int:
+                        created_by: str | None = None, user: object = None) -> int:
         """Store validated ``records`` and queued ``review`` rows as one batch, all or nothing; returns its id.
 
         ``records`` is the ``valid`` frame of :func:`exchange.programme.validate`; ``review`` has
         columns ``source_row``, ``data`` (dict of raw values) and ``reasons`` (list of codes). The
-        review items get the batch's kind (default: the table name).
+        review items get the batch's kind (default: the table name). ``user`` must be allowed
+        to write every record (``PermissionDenied``, nothing written).
         """
         _check_entry_table(table)
         kind = kind or table
+        who = acting(user, name=created_by)
+        require_writer(who, table)
+        created_by = created_by if created_by is not None or user is None else who.name
         with self.engine.begin() as conn:
+            require_write(who, table, frame=records, conn=conn)
             batch_id = _new_batch(conn, kind=kind, created_by=created_by, n_imported=len(records),
                                   n_queued=len(review), file_name=file_name, file_sha256=file_sha256,
                                   file_format=file_format, mapping=mapping)
             if len(records):
                 _insert_records(conn, table, records, batch_id)
             _insert_review_items(conn, batch_id, kind, review)
+            audit.record(conn, "import", username=who.name, table_name=table, batch_id=batch_id,
+                         after={"kind": kind, "file_name": file_name, "file_sha256": file_sha256,
+                                "n_rows": len(records) + len(review), "n_imported": len(records),
+                                "n_queued": len(review)})
         return batch_id
 
     def resubmit_review_item(self, item_id: int, values: Mapping[str, Any], *, version: int,
-                             resolved_by: str | None = None, today: date | None = None) -> int:
+                             resolved_by: str | None = None, today: date | None = None, user: object = None) -> int:
         """Store a corrected programme row from the review queue in the item's batch; returns the record id.
 
         ``values`` may be keyed by field names or by the file's column names (translated
         through the batch's saved mapping). Raises :class:`InvalidRecordError` while it
-        still does not pass (the item stays open) and ``StaleVersionError`` if the item
-        changed since ``version``.
+        still does not pass (the item stays open), ``StaleVersionError`` if the item
+        changed since ``version`` and ``PermissionDenied`` if ``user`` may not write the record.
         """
+        who = acting(user, name=resolved_by)
+        require_writer(who)
+        resolved_by = resolved_by if resolved_by is not None or user is None else who.name
         with self.engine.connect() as conn:
             item = conn.execute(sa.select(review_item).where(review_item.c.id == item_id)).mappings().first()
             if item is None:
@@ -334,6 +378,7 @@ class ProgrammeMixin:
         fields = {columns.get(k, k): v for k, v in values.items() if columns.get(k, k) in FIELDS[table]}
         valid = self._validated(table, fields, today=today, allow_duplicate=False)
         with self.engine.begin() as conn:
+            require_write(who, table, frame=valid, conn=conn)
             done = conn.execute(review_item.update()
                                 .where(review_item.c.id == item_id, review_item.c.version == version,
                                        review_item.c.status == "open")
@@ -344,6 +389,15 @@ class ProgrammeMixin:
             new_id = _insert_records(conn, table, valid, int(item["batch_id"]))[0]
             conn.execute(import_batch.update().where(import_batch.c.id == item["batch_id"])
                          .values(n_imported=import_batch.c.n_imported + 1, n_queued=import_batch.c.n_queued - 1))
+            audit.record(conn, "update", username=who.name, table_name=review_item.name, record_id=item_id,
+                         batch_id=int(item["batch_id"]),
+                         before={"status": item["status"], "version": item["version"],
+                                 "data": json.loads(item["data"]), "reasons": json.loads(item["reasons"])},
+                         after={"status": "resolved", "version": version + 1, "resolved_by": resolved_by},
+                         detail="resolved")
+            audit.record(conn, "create", username=who.name, table_name=table, record_id=new_id,
+                         batch_id=int(item["batch_id"]), after=audit.snapshot(conn, table, new_id),
+                         detail=f"from review item {item_id}")
         return new_id
 
     # -- helpers ----------------------------------------------------------------------------

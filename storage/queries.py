@@ -3,7 +3,10 @@
 Authorization lives here, where data is read: a caller that may not see
 sensitive incidents gets no row, coordinate or description of one, only
 counts per cell or unit, and counts below the suppression threshold are
-dropped so that no victim can be singled out.
+dropped so that no victim can be singled out. A commander with scopes sees
+sensitive incidents of their units only (elsewhere: suppressed counts), and
+the viewer role gets no individual incident at all. Roles are defined in
+:mod:`storage.roles`; ``Viewer`` is re-exported here for existing callers.
 """
 
 from __future__ import annotations
@@ -15,21 +18,13 @@ from datetime import datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from storage.roles import SUPPRESSION_THRESHOLD, Viewer, scope_where
 from storage.schema import metadata
 
 incident = metadata.tables["incident"]
 
-#: Default smallest count of sensitive incidents shown to users who may not see them individually.
-SUPPRESSION_THRESHOLD = 5
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """Who is asking. The role model comes with access control; this is the part reads need now."""
-
-    name: str = "default"
-    can_see_sensitive: bool = False
-    suppression_threshold: int = SUPPRESSION_THRESHOLD
+__all__ = ["POINT_COLUMNS", "SUPPRESSION_THRESHOLD", "IncidentFilter", "IncidentQueriesMixin", "Viewer",
+           "sensitive_visible"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +68,15 @@ POINT_COLUMNS = ("id", "occurred_at", "category", "sensitive", "severity", "desc
                  "is_demo")
 
 
+def sensitive_visible(viewer: Viewer) -> sa.ColumnElement[bool] | None:
+    """SQL condition on ``incident`` for the rows ``viewer`` may see individually, or None for all rows."""
+    if viewer.sees_sensitive_everywhere:
+        return None
+    if viewer.can_see_sensitive:  # a commander with scopes: their units' sensitive incidents only
+        return sa.or_(incident.c.sensitive.is_(sa.false()), scope_where(viewer, incident))
+    return incident.c.sensitive.is_(sa.false())
+
+
 class IncidentQueriesMixin:
     """Read methods mixed into ``Store`` (expects ``self.engine``)."""
 
@@ -80,10 +84,20 @@ class IncidentQueriesMixin:
 
     def incident_points(self, flt: IncidentFilter, viewer: Viewer, *, limit: int | None = None,
                         columns: Sequence[str] = POINT_COLUMNS) -> pd.DataFrame:
-        """Individual incidents the viewer may see (sensitive ones only for those allowed), newest first."""
+        """Individual incidents the viewer may see, newest first.
+
+        Sensitive ones only for those allowed (a scoped commander: inside the scope); the
+        viewer role gets an empty frame (same columns): it sees counts only.
+        """
+        unknown = [c for c in columns if c not in incident.c]
+        if unknown:
+            raise ValueError(f"unknown incident column(s): {', '.join(map(repr, unknown))}")
         conds = flt.where()
-        if not viewer.can_see_sensitive:
-            conds.append(incident.c.sensitive.is_(sa.false()))
+        visible = sensitive_visible(viewer)
+        if visible is not None:
+            conds.append(visible)
+        if not viewer.can_see_points:
+            conds.append(sa.false())  # same query shape and dtypes, no row
         stmt = sa.select(*(incident.c[c] for c in columns)).where(*conds).order_by(incident.c.occurred_at.desc())
         if limit is not None:
             stmt = stmt.limit(limit)
@@ -97,9 +111,11 @@ class IncidentQueriesMixin:
     def incident_counts(self, flt: IncidentFilter, viewer: Viewer, *, by: str) -> pd.DataFrame:
         """Counts per ``by`` (``h3_r6``..``h3_r9``, ``region_id``, ``prefecture_id``, ``subprefecture_id``).
 
-        Columns ``key``, ``count`` (what the viewer may see), ``sensitive`` (sensitive incidents;
-        for viewers who may not see them, cells below the threshold are set to 0 and marked
-        ``suppressed``). A single SQL GROUP BY.
+        Columns ``key``, ``count`` (what the viewer may see), ``sensitive`` and ``suppressed``.
+        Sensitive incidents the viewer may not see individually (all of them for most roles,
+        those outside the scope for a scoped commander) are dropped from a key where they
+        number fewer than the threshold, and the key is marked ``suppressed``; keys left
+        with nothing are dropped. A single SQL GROUP BY.
         """
         allowed = {c.name for c in incident.c if c.name.startswith("h3_r")} | {"region_id", "prefecture_id",
                                                                                  "subprefecture_id"}
@@ -107,18 +123,19 @@ class IncidentQueriesMixin:
             raise ValueError(f"by must be one of {sorted(allowed)}, got {by!r}")
         key = incident.c[by]
         sens = sa.cast(incident.c.sensitive, sa.Integer)
-        stmt = (sa.select(key.label("key"), sa.func.count().label("count"), sa.func.sum(sens).label("sensitive"))
+        visible = sensitive_visible(viewer)
+        hidden = sa.literal(0) if visible is None else sa.case((visible, 0), else_=1)
+        stmt = (sa.select(key.label("key"), sa.func.count().label("count"), sa.func.sum(sens).label("sensitive"),
+                          sa.func.sum(hidden).label("hidden"))
                 .where(*flt.where(), key.is_not(None)).group_by(key))
         with self.engine.connect() as conn:
             rows = conn.execute(stmt).all()
-        frame = pd.DataFrame(rows, columns=["key", "count", "sensitive"])
-        frame["count"] = frame["count"].astype("int64")
-        frame["sensitive"] = frame["sensitive"].fillna(0).astype("int64")
-        frame["suppressed"] = False
-        if not viewer.can_see_sensitive:
-            small = (frame["sensitive"] > 0) & (frame["sensitive"] < viewer.suppression_threshold)
-            frame["suppressed"] = small
-            frame["count"] = frame["count"] - frame["sensitive"].where(small, 0)
-            frame["sensitive"] = frame["sensitive"].where(~small, 0)
-            frame = frame[frame["count"] > 0].reset_index(drop=True)
-        return frame
+        frame = pd.DataFrame(rows, columns=["key", "count", "sensitive", "hidden"])
+        for name in ("count", "sensitive", "hidden"):
+            frame[name] = pd.to_numeric(frame[name]).fillna(0).astype("int64")
+        small = (frame["hidden"] > 0) & (frame["hidden"] < viewer.suppression_threshold)
+        drop = frame["hidden"].where(small, 0)
+        frame["count"] = frame["count"] - drop
+        frame["sensitive"] = frame["sensitive"] - drop
+        frame["suppressed"] = small.to_numpy(dtype=bool)
+        return frame[frame["count"] > 0].drop(columns="hidden").reset_index(drop=True)

@@ -21,6 +21,8 @@ import sqlalchemy as sa
 import geopandas as gpd
 import shapely
 
+from storage import audit
+from storage.roles import acting, require_write
 from storage.schema import CRASH_SEVERITIES, import_batch, metadata
 
 road = metadata.tables["road"]
@@ -137,12 +139,16 @@ class RoadsMixin:
 
     def write_roads(self, roads: gpd.GeoDataFrame | pd.DataFrame, *, file_name: str | None = None,
                     file_sha256: str | None = None, file_format: str | None = None, n_rows: int | None = None,
-                    created_by: str | None = None) -> int:
+                    created_by: str | None = None, user: object = None) -> int:
         """Store a road network as one import batch (all or nothing); returns the batch id.
 
         ``n_rows`` is the number of features read from the file (defaults to the number of
-        lines); see :func:`road_rows` for the columns.
+        lines); see :func:`road_rows` for the columns. A network is national: ``user`` must
+        be an administrator or a planner (``PermissionDenied``); None is the local system.
         """
+        who = acting(user, name=created_by)
+        require_write(who, "road")
+        created_by = created_by if created_by is not None or user is None else who.name
         rows = road_rows(roads)
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         with self.engine.begin() as conn:
@@ -155,6 +161,10 @@ class RoadsMixin:
             ).scalar_one()
             if records:
                 conn.execute(road.insert(), [{**r, "batch_id": batch_id, "is_demo": False} for r in records])
+            audit.record(conn, "import", username=who.name, table_name="road", batch_id=batch_id,
+                         after={"kind": ROAD_BATCH_KIND, "file_name": file_name, "file_sha256": file_sha256,
+                                "n_rows": len(rows) if n_rows is None else int(n_rows), "n_imported": len(rows),
+                                "length_km": round(float(rows["length_m"].sum()) / 1000, 3)})
         return int(batch_id)
 
     def road_network_batch(self, *, include_demo: bool = True) -> int | None:

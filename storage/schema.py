@@ -364,7 +364,65 @@ column_mapping = sa.Table(
 )
 """Column mappings users confirmed and saved by name, reusable for the next file of that kind."""
 
-SIDE_TABLES = ("review_item", "column_mapping")
+USER_ROLES = ("administrator", "planner", "commander", "council_member", "viewer")
+SCOPE_LEVELS = ("region", "prefecture", "subprefecture", "neighbourhood")
+AUDIT_ACTIONS = ("create", "update", "delete", "import", "undo", "login", "login_failed", "lockout", "export")
+
+app_user = sa.Table(
+    "app_user",
+    metadata,
+    _pk(),
+    sa.Column("username", sa.String(120), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200)),
+    # argon2id PHC string; NULL for an account that cannot log in with a password (e.g. single sign-on).
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True, server_default=sa.true()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0, server_default=sa.text("0")),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("last_login_at", sa.DateTime(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    _in("role", USER_ROLES),
+    *_nonneg("failed_logins"),
+    sqlite_autoincrement=True,
+)
+"""Local accounts: one role each; ``user_scope`` says which units a scoped role covers."""
+
+user_scope = sa.Table(
+    "user_scope",
+    metadata,
+    _pk(),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("unit_id", sa.String(80), nullable=False),  # administrative unit id, or "NB-<id>" for a neighbourhood
+    sa.UniqueConstraint("user_id", "level", "unit_id"),
+    _in("level", SCOPE_LEVELS),
+    sqlite_autoincrement=True,
+)
+"""Units a commander or council member covers (no row: national, for the roles that allow it)."""
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    _pk(),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now(), index=True),
+    sa.Column("username", sa.String(120), nullable=False, index=True),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("table_name", sa.String(60)),
+    sa.Column("record_id", sa.Integer),
+    # No foreign key: the history must outlive the batches it mentions (demo batches are deleted).
+    sa.Column("batch_id", sa.Integer, index=True),
+    sa.Column("before", sa.Text),  # JSON of the row before the change
+    sa.Column("after", sa.Text),  # JSON of the row after it (or a batch's counts)
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_audit_log_table_name_record_id", "table_name", "record_id"),
+    _in("action", AUDIT_ACTIONS),
+    sqlite_autoincrement=True,
+)
+"""Who did what and when: every write, import, undo, login and export; rows are only ever added."""
+
+SIDE_TABLES = ("review_item", "column_mapping", "app_user", "user_scope", "audit_log")
 
 POINT_TABLES: tuple[str, ...] = tuple(
     t.name for t in metadata.sorted_tables if {"lon", "lat"} <= set(t.c.keys())

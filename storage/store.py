@@ -21,12 +21,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 
+from storage import audit
 from storage.imports import ImportsMixin
 from storage.neighbourhoods import NeighbourhoodsMixin
 from storage.programme import ProgrammeMixin
 from storage.queries import IncidentQueriesMixin
 from storage.roads import RoadsMixin
+from storage.roles import acting, require_write
 from storage.schema import TABLES, WRITABLE, import_batch, metadata
+from storage.users import UsersMixin
 
 ENV_URL = "PROXIMITE_DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -82,7 +85,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin, ProgrammeMixin):
+class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin, ProgrammeMixin, UsersMixin):
     """Repository over the schema in `storage.schema`; see module docstring."""
 
     url: str
@@ -198,6 +201,7 @@ class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin,
         file_sha256: str | None = None,
         created_by: str | None = None,
         is_demo: bool = False,
+        user: object = None,
     ) -> int:
         """Insert `frames` as one import batch, all or nothing; returns the batch id.
 
@@ -205,29 +209,55 @@ class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin,
         table present in `frames` (with ids) are translated to the new database ids.
         FKs to tables absent from `frames` are taken as existing database ids.
         batch_id/is_demo/created_at/version are set by the store (frame values ignored).
+        A bulk write across tables: `user` needs national rights (administrator, planner;
+        None is the local system), else ``PermissionDenied``. Audited as an import.
         """
+        who = acting(user, name=created_by)
+        for name in frames:
+            require_write(who, name)
         prepared = _prepare(frames)
         with self.engine.begin() as conn:
-            return _insert_batch(
+            batch_id = _insert_batch(
                 conn, prepared, kind=kind, file_name=file_name, file_sha256=file_sha256,
-                created_by=created_by, is_demo=is_demo,
+                created_by=created_by if created_by is not None or user is None else who.name, is_demo=is_demo,
             )
+            audit.record(conn, "import", username=who.name, batch_id=batch_id,
+                         after={"kind": kind, "file_name": file_name, "rows": _sizes(prepared)})
+            return batch_id
 
-    def replace_demo(self, frames: Mapping[str, pd.DataFrame], **batch_kw: Any) -> int:
-        """Swap all demo rows for `frames` in one transaction; real data is untouched."""
+    def replace_demo(self, frames: Mapping[str, pd.DataFrame], *, user: object = None, **batch_kw: Any) -> int:
+        """Swap all demo rows for `frames` in one transaction; real data is untouched.
+
+        Needs national rights like :meth:`write`; audited as one import (rows removed and added).
+        """
+        who = acting(user, name=batch_kw.get("created_by"))
+        for name in TABLES:
+            require_write(who, name)
         batch_kw = {"kind": "demo", **batch_kw, "is_demo": True}
         prepared = _prepare(frames)
         with self.engine.begin() as conn:
+            removed = {}
             for name in reversed(TABLES):  # children first; FKs without cascade would object
                 t = _table(name)
-                conn.execute(sa.delete(t).where(t.c.is_demo.is_(sa.true())))
+                n = conn.execute(sa.delete(t).where(t.c.is_demo.is_(sa.true()))).rowcount
+                if n:
+                    removed[name] = int(n)
             conn.execute(sa.delete(import_batch).where(import_batch.c.is_demo.is_(sa.true())))
-            return _insert_batch(conn, prepared, **batch_kw)
+            batch_id = _insert_batch(conn, prepared, **batch_kw)
+            audit.record(conn, "import", username=who.name, batch_id=batch_id, before={"rows": removed},
+                         after={"kind": batch_kw["kind"], "file_name": batch_kw.get("file_name"),
+                                "rows": _sizes(prepared)}, detail="demo data replaced")
+            return batch_id
 
 
 # -- helpers ----------------------------------------------------------------------------------
 
 _Prepared = list[tuple[sa.Table, list[object] | None, list[dict[str, object]]]]
+
+
+def _sizes(prepared: _Prepared) -> dict[str, int]:
+    """Rows per table of a prepared batch (what the audit log keeps of a bulk write)."""
+    return {t.name: len(rows) for t, _, rows in prepared if rows}
 
 
 def _table(name: str) -> sa.Table:

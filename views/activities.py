@@ -30,7 +30,9 @@ from exchange.readers import ReadError
 from geo.boundaries import load_display, unit_names
 from i18n import N_, Translator
 from i18n.reasons import reason_text
+from storage.imports import StaleVersionError
 from storage.programme import InvalidRecordError, ProgrammeFilter
+from storage.roles import PermissionDenied
 from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
 
 MAX_UPLOAD_MB = 20
@@ -182,7 +184,10 @@ def _entry(t: Translator, table: str) -> None:
     if not submitted:
         return
     try:
-        get_store().add_record(table, _values(table, raw), created_by=current_viewer().name)
+        get_store().add_record(table, _values(table, raw), created_by=current_viewer().name, user=current_viewer())
+    except PermissionDenied:
+        st.error(t("Not saved: your role may not record this here."))
+        return
     except InvalidRecordError as exc:
         st.error(t("Not saved. Please correct:"))
         for problem in exc.problems.itertuples(index=False):
@@ -213,7 +218,8 @@ def _import(t: Translator, table: str) -> None:
             st.error(t("{file} is larger than {n} MB.", file=upload.name, n=MAX_UPLOAD_MB))
             return
         try:
-            outcome = import_programme(get_store(), table, data, upload.name, created_by=current_viewer().name)
+            outcome = import_programme(get_store(), table, data, upload.name, created_by=current_viewer().name,
+                                       user=current_viewer())
         except (ReadError, ProgrammeFileError) as exc:
             code = getattr(exc, "code", "unreadable")
             st.error(t("Cannot import {file}: {reason}", file=upload.name, reason=reason_text(t, code)))
@@ -233,10 +239,79 @@ def _recent(t: Translator, table: str) -> None:
         st.caption(t("None yet."))
         return
     st.dataframe(_readable(t, table, frame.tail(200)), hide_index=True, width="stretch")
+    _edit(t, table, frame.tail(200))
     cols = st.columns(2)
     for col, fmt in zip(cols, ("csv", "xlsx"), strict=True):
         col.download_button(t("Download ({fmt})", fmt=fmt.upper()), export_programme(frames, table, fmt),
                             file_name=f"proximite-{table}.{fmt}", key=f"rec_dl_{table}_{fmt}")
+
+
+#: Fields that can be corrected in place, per record type (references and places: record anew).
+EDITABLE = {
+    "council": ("name", "chair_name", "members_total", "members_women", "members_youth", "established_on",
+                "plan_adopted_on"),
+    "council_meeting": ("held_on", "attendance", "attendance_women", "topics", "decisions"),
+    "school": ("name", "enrolment"),
+    "outreach_officer": ("name",),
+    "school_visit": ("visited_on", "students_reached", "topics"),
+    "station": ("name", "contact"),
+    "women_visit_day": ("held_on", "women_count", "topics", "complaints_after"),
+    "instructor": ("name",),
+    "training": ("community_name", "start_on", "end_on", "officers_trained"),
+}
+_DATES = {"established_on", "plan_adopted_on", "held_on", "visited_on", "start_on", "end_on"}
+
+
+def _plain(value: object) -> object:
+    """A cell as the store takes it: no NaN/NaT, dates as dates, whole numbers as ints."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _edit(t: Translator, table: str, frame: pd.DataFrame) -> None:
+    """Correct recorded rows in a grid; each changed row is saved with its version (no silent overwrite)."""
+    columns = [c for c in EDITABLE[table] if c in frame.columns]
+    with st.expander(t("Correct recorded rows")):
+        original = frame[["id", "version", *columns]].reset_index(drop=True)
+        for column in columns:
+            if column in _DATES:
+                original[column] = pd.to_datetime(original[column]).dt.date
+        config = {c: (st.column_config.DateColumn(_label(t, c), format="DD/MM/YYYY") if c in _DATES
+                      else st.column_config.Column(_label(t, c))) for c in columns}
+        config["id"] = st.column_config.NumberColumn("#", disabled=True)
+        edited = st.data_editor(original.drop(columns="version"), key=f"rec_edit_{table}", hide_index=True,
+                                column_config=config, num_rows="fixed", width="stretch")
+        if not st.button(t("Save the corrections"), key=f"rec_edit_save_{table}"):
+            return
+        saved, store, viewer = 0, get_store(), current_viewer()
+        for i in range(len(original)):
+            changes = {c: _plain(edited.at[i, c]) for c in columns
+                       if _plain(edited.at[i, c]) != _plain(original.at[i, c])}
+            if not changes:
+                continue
+            record_id, version = int(original.at[i, "id"]), int(original.at[i, "version"])
+            try:
+                store.update_record(table, record_id, changes, version=version, user=viewer)
+            except InvalidRecordError as exc:
+                for problem in exc.problems.itertuples(index=False):
+                    st.error(t("Row #{id}: {field}: {reason}", id=record_id, field=_label(t, problem.field),
+                               reason=reason_text(t, problem.code)))
+            except StaleVersionError:
+                st.error(t("Row #{id} was changed by someone else meanwhile: nothing saved for it. Reload the "
+                           "page to see their version.", id=record_id))
+            except PermissionDenied:
+                st.error(t("Row #{id}: your role may not change this record.", id=record_id))
+            else:
+                saved += 1
+        if saved:
+            store_counts.clear()
+            flash("success", t("{n} rows corrected.", n=saved))
+            st.rerun()
 
 
 #: Reference columns shown by the referenced record's name.

@@ -58,9 +58,10 @@ def has_demo(store_url: str) -> bool:
 
 
 def current_viewer() -> Viewer:
-    """Who uses this session. Until accounts exist everyone has the default role, which may not
-    see sensitive incidents individually (safe by default)."""
-    return Viewer()
+    """Who uses this session, as reads and writes take it (see :mod:`views.auth`)."""
+    from views.auth import current_viewer as session_viewer
+
+    return session_viewer()
 
 
 def taxonomy() -> Taxonomy:

@@ -290,6 +290,8 @@ def _md(text: str) -> str:
 
 
 def _downloads(t: Translator, run: HotspotRun, params: Params, notes: list[str], demo: bool) -> None:
+    if not current_viewer().can_export:
+        return
     st.subheader(t("Downloads"))
     cols = st.columns(3)
     table = run.table.drop(columns=["lon", "lat"])
@@ -488,7 +490,7 @@ def _road_import(t: Translator) -> None:
         if upload is not None and st.button(t("Import the roads"), key="bs_roads_import"):
             try:
                 layer, batch = import_roads(get_store(), upload.getvalue(), upload.name,
-                                            created_by=current_viewer().name)
+                                            created_by=current_viewer().name, user=current_viewer())
             except (RoadFileError, ReadError) as exc:
                 st.error(t("Cannot import {file}: {reason}", file=upload.name, reason=reason_text(t, exc.code))
                          + f" ({exc.detail})")

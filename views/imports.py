@@ -12,7 +12,8 @@ from exchange.readers import RawTable, ReadError, read_table
 from exchange.service import KIND, plan_file
 from i18n import N_, Translator
 from i18n.reasons import reason_text
-from views.common import flash, get_store, show_flashes, store_counts, translator
+from storage.roles import PermissionDenied
+from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
 
 FIELD_LABELS = {
     "source_id": N_("Report id"), "date": N_("Date"), "time": N_("Time"), "category": N_("Category"),
@@ -104,7 +105,11 @@ def _history(t: Translator) -> None:
         left, right = st.columns([2, 1])
         batch = left.selectbox(t("Batch to undo"), open_ids, key="undo_batch")
         if right.button(t("Undo this import"), type="secondary"):
-            removed = store.undo_batch(int(batch))
+            try:
+                removed = store.undo_batch(int(batch), user=current_viewer())
+            except PermissionDenied:
+                st.error(t("Your role may not undo this import."))
+                return
             store_counts.clear()
             flash("success", t("Batch {batch} undone: {n} records removed.", batch=batch, n=t.n(removed)))
             st.rerun()
@@ -138,7 +143,8 @@ def render() -> None:
                 if st.button(t("Import {n} rows", n=t.n(plan.n_rows)), type="primary"):
                     batch = get_store().import_records(
                         "incident", plan.records, plan.review, kind=KIND, file_name=raw.file_name,
-                        file_sha256=raw.sha256, file_format=raw.format, mapping=mapping.to_json())
+                        file_sha256=raw.sha256, file_format=raw.format, mapping=mapping.to_json(),
+                        user=current_viewer())
                     store_counts.clear()
                     st.session_state.pop(_RAW, None)
                     st.success(t("Imported as batch {batch}: {imported} incidents, {queued} rows to review.",

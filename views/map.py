@@ -197,8 +197,10 @@ def render() -> None:
 
 def _exports(t: Translator, flt: IncidentFilter) -> None:
     """Download the filtered incidents (only those the viewer may see individually)."""
+    viewer = current_viewer()
+    if not viewer.can_export:
+        return
     with st.expander(t("Export the filtered incidents")):
-        viewer = current_viewer()
         if not viewer.can_see_sensitive:
             st.caption(t("Sensitive reports are not included: your role may not see them individually."))
         fmt = st.radio(t("Format"), ["csv", "geojson", "gpkg"], horizontal=True, key="export_format",

@@ -80,7 +80,7 @@ def _save_drawn(t: Translator, drawing: dict | None) -> None:
             st.error(text)
         return
     try:
-        store.add_neighbourhood(check.name, check.geometry, created_by=current_viewer().name)
+        store.add_neighbourhood(check.name, check.geometry, created_by=current_viewer().name, user=current_viewer())
     except NeighbourhoodError as exc:
         for code in exc.codes:
             st.error(reason_text(t, code))
@@ -123,7 +123,8 @@ def _import(t: Translator) -> None:
     for issue in report.issues:
         st.caption("– " + issue_text(t, issue))
     if report.kept and st.button(t("Import {n} neighbourhoods", n=report.kept), key="nb_import"):
-        _, batch = import_neighbourhoods(store, data, upload.name, created_by=current_viewer().name)
+        _, batch = import_neighbourhoods(store, data, upload.name, created_by=current_viewer().name,
+                                         user=current_viewer())
         _refresh()
         flash("success", t("{n} neighbourhoods imported from {file}.", n=report.kept, file=upload.name))
         st.rerun()

@@ -15,7 +15,8 @@ from exchange.service import plan_file
 from i18n import Translator
 from i18n.reasons import reason_text
 from storage import StaleVersionError, Store
-from views.common import flash, get_store, show_flashes, store_counts, translator
+from storage.roles import PermissionDenied
+from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
 
 
 def _reasons(t: Translator, codes: list[str]) -> str:
@@ -49,18 +50,21 @@ def _editor(t: Translator, item: pd.Series, mapping: ColumnMapping) -> None:
             plan = resubmit(store, item, values, mapping, today=date.today())
             if len(plan.records):
                 store.resolve_review_item(int(item["id"]), version=int(item["version"]), table="incident",
-                                          record=plan.records)
+                                          record=plan.records, user=current_viewer())
                 store_counts.clear()
                 flash("success", t("Row imported."))
                 st.rerun()
             else:
                 store.update_review_item(int(item["id"]), version=int(item["version"]), data=values,
-                                         reasons=plan.review["reasons"].iloc[0])
+                                         reasons=plan.review["reasons"].iloc[0], user=current_viewer())
                 st.warning(t("Still not accepted: {reasons}", reasons=_reasons(t, plan.review["reasons"].iloc[0])))
         elif drop:
-            store.resolve_review_item(int(item["id"]), version=int(item["version"]), status="discarded")
+            store.resolve_review_item(int(item["id"]), version=int(item["version"]), status="discarded",
+                                      user=current_viewer())
             flash("info", t("Row discarded."))
             st.rerun()
+    except PermissionDenied:
+        st.error(t("Your role may not change the review queue."))
     except StaleVersionError:
         st.error(t("Someone else changed this row in the meantime. Your text is kept below; reload the "
                    "row to see their change before saving again."))

@@ -19,7 +19,7 @@ from storage import TABLES, Store, open_store
 from storage.schema import POINT_TABLES, WRITABLE, include_object, metadata
 from storage.store import ENV_URL, normalize_url
 
-HEAD = "0005_neighbourhoods"
+HEAD = "0006_users_audit"
 UTC = dt.UTC
 EVIL = "O'Brien'; DROP TABLE incident;--"
 

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["views.home", "views.map", "views.programme", "views.activities", "views.hotspots", "views.neighbourhoods",
-         "views.imports", "views.review", "views.about"]
+         "views.rollout", "views.imports", "views.review", "views.admin", "views.auth", "views.about"]
 TITLES = {
     ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
     ("views.home", "en"): "Proximité — community policing in Guinea",
@@ -22,6 +22,12 @@ TITLES = {
     ("views.activities", "en"): "Programme activities",
     ("views.neighbourhoods", "fr"): "Quartiers",
     ("views.neighbourhoods", "en"): "Neighbourhoods",
+    ("views.rollout", "fr"): "Planification",
+    ("views.rollout", "en"): "Rollout planner",
+    ("views.admin", "fr"): "Administration",
+    ("views.admin", "en"): "Administration",
+    ("views.auth", "fr"): "Se connecter",
+    ("views.auth", "en"): "Log in",
     ("views.hotspots", "fr"): "Points chauds",
     ("views.hotspots", "en"): "Hot spots",
     ("views.imports", "fr"): "Importer des incidents",
@@ -62,7 +68,8 @@ def _page(module: str, lang: str, session: dict | None = None) -> None:
     st.session_state["lang"] = lang
     for key, value in (session or {}).items():
         st.session_state.setdefault(key, value)
-    importlib.import_module(module).render()
+    page = importlib.import_module(module)
+    (page.render_login if module == "views.auth" else page.render)()
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
@@ -169,5 +176,20 @@ def test_activities_page_saves_a_council_and_refuses_bad_counts():
     at.button[0].click().run()
     assert not at.exception, at.exception
     assert any("saved" in s.value for s in at.success), [e.value for e in at.error]
-    recorded = at.dataframe[-1].value
+    recorded = next(df.value for df in at.dataframe if "Name" in df.value.columns)
     assert "CLSPD <b>Kaloum</b>" in set(recorded["Name"])
+
+
+def test_rollout_page_plans_two_scenarios_and_compares_them():
+    at = AppTest.from_function(_page, args=("views.rollout", "en"), default_timeout=180).run()
+    assert not at.exception, at.exception
+    at.button(key="ro_run").click().run()
+    assert not at.exception, at.exception
+    assert any("optimal" in s.value for s in at.success)
+    plan = at.dataframe[1].value
+    assert plan["Phase"].dropna().astype(int).between(1, 3).all()
+    at.text_input(key="ro_name").set_value("No incidents weight")
+    at.slider(key="ro_w_incidents_per_10000").set_value(0.0)
+    at.button(key="ro_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Compare scenarios" in h.value for h in at.subheader)
