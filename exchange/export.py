@@ -39,7 +39,8 @@ def to_csv(frame: pd.DataFrame) -> bytes:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(neutralize)
-    return out.to_csv(index=False).encode("utf-8-sig")
+    # CRLF rows: a lone CR inside a value is then quoted, so it cannot start a row with a live formula.
+    return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def _geoframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -100,6 +100,15 @@ def _severity(values: pd.Series | None, n: int) -> pd.Series:
     return pd.Series(pd.arrays.IntegerArray(found, found == 0))
 
 
+def _match_categories(taxonomy: Taxonomy, text: pd.Series | None, n: int) -> pd.DataFrame:
+    """``taxonomy.match`` of each distinct label once, spread to every row (a file repeats a few dozen labels)."""
+    if text is None:
+        text = pd.Series([None] * n, dtype=object)
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    distinct = taxonomy.match(pd.Series([*uniques, None], dtype=object))  # the last one stands for missing cells
+    return distinct.iloc[codes].set_axis(text.index)  # code -1 (missing) takes the last row
+
+
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
     """Error codes as an object array with None where there is none (pandas may hold NaN)."""
     series = pd.Series(values, dtype=object)
@@ -169,8 +178,7 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
 
     # -- what -------------------------------------------------------------------------------
-    category_text = _col(frame, mapping, "category", strip=False)
-    cats = taxonomy.match(category_text if category_text is not None else pd.Series([None] * n, dtype=object))
+    cats = _match_categories(taxonomy, _col(frame, mapping, "category", strip=False), n)
     reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
 
     # -- where: coordinates -----------------------------------------------------------------
@@ -302,9 +310,9 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
         "place_name": place_text if place_text is not None else name_columns["commune"],
         "lon": lon, "lat": lat,
         "precision": precision,
-        "region_id": units["region_id"].astype(object),
-        "prefecture_id": units["prefecture_id"].astype(object),
-        "subprefecture_id": units["subprefecture_id"].astype(object),
+        "region_id": units["region_id"].to_numpy(dtype=object),
+        "prefecture_id": units["prefecture_id"].to_numpy(dtype=object),
+        "subprefecture_id": units["subprefecture_id"].to_numpy(dtype=object),
         **cell_cols,
         "source_row": raw.source_rows[: n].astype(np.int64),
         "flags": _flag_text(flags, n),

@@ -335,11 +335,16 @@ def _utf16_without_bom(raw: bytes) -> str | None:
     return None
 
 
+_MARKUP = re.compile(r"\s*<(?:!doctype\s+html|html|\?xml|svg|head|body)\b", re.IGNORECASE)
+
+
 def _read_text(raw: bytes, ext: str, notes: _Notes) -> _Parts:
     text, encoding = _decode(raw)
     if text.endswith("\x1a"):  # DOS end-of-file marker
         text = text[:-1]
     sample = text[:65536]
+    if _MARKUP.match(sample):  # a web page or an XML document saved with a table's extension
+        raise ReadError("unknown_format", "the file is HTML or XML, not a table")
     controls = len(_CONTROL.findall(sample))
     if "\x00" in sample or controls > max(2, len(sample) // 200):
         raise ReadError(

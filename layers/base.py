@@ -39,10 +39,14 @@ class LayerSpec:
 
 
 def esc(value: Any) -> str:
-    """Text safe to put in a popup or tooltip (HTML-escaped, ``None`` shown as a dash)."""
+    """Text safe to put in a popup or tooltip (HTML-escaped, ``None`` shown as a dash).
+
+    Braces become entities too: branca compiles rendered map elements as Jinja
+    templates again, so a ``{{ ... }}`` typed by a user would run on the server.
+    """
     if value is None or value != value:  # None or NaN
         return "–"
-    return html.escape(str(value), quote=True)
+    return html.escape(str(value), quote=True).replace("{", "&#123;").replace("}", "&#125;")
 
 
 class Legend(MacroElement):

@@ -24,7 +24,6 @@ row by row (see ``REBUILD_INDEXES_FROM``).
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import tempfile
 import uuid
@@ -48,6 +47,8 @@ REBUILD_INDEXES_FROM = 50_000
 #: From this many rows, :func:`stage` writes them to a side database with ADBC (when installed);
 #: below, opening and attaching a file costs more than it saves.
 SIDE_DATABASE_FROM = 20_000
+#: Rows converted to Python values at a time on the paths that need them (TEMP table, COPY).
+CHUNK_ROWS = 100_000
 
 
 class StagedRows:
@@ -77,20 +78,18 @@ class StagedRows:
             raise ValueError(f"constant column(s) {clash} are staged already or unknown in {self.table.name}")
         if not self.n:
             return 0
+        if not self.names:
+            raise ValueError(f"no column to insert into {self.table.name}")
         rebuild = _drop_indexes(conn, self.table, self.n)
         if self.source is not None:
             _insert_select(conn, self.table, self.names, self.source, constants)
         elif conn.dialect.name == "postgresql":
-            _copy(conn, self.table, self._python_columns(), constants, self.n)
+            _copy(conn, self.table, self.names, _rows(self._columns or {}, self.n), constants)
         else:
-            _via_temp_table(conn, self.table, self._python_columns(), constants)
+            _via_temp_table(conn, self.table, self.names, _rows(self._columns or {}, self.n), constants)
         for ix in rebuild:
             ix.create(conn)
         return self.n
-
-    def _python_columns(self) -> dict[str, list[object]]:
-        assert self._columns is not None
-        return {name: _python_values(values) for name, values in self._columns.items()}
 
 
 @contextlib.contextmanager
@@ -193,6 +192,12 @@ def _arrow_column(series: pd.Series, column: sa.Column, dialect: str) -> pa.Arra
         return pa.array(text, type=pa.large_string(), mask=missing)
 
 
+def _rows(columns: Mapping[str, pa.Array], n: int) -> Iterator[tuple[object, ...]]:
+    """Rows as tuples of driver-native values, converted a chunk at a time so memory stays flat."""
+    for start in range(0, n, CHUNK_ROWS):
+        yield from zip(*(_python_values(values.slice(start, CHUNK_ROWS)) for values in columns.values()), strict=True)
+
+
 def _python_values(values: pa.Array) -> list[object]:
     """An Arrow column as driver-native Python values (None for nulls), converted in one pass."""
     if pa.types.is_integer(values.type) or pa.types.is_boolean(values.type):
@@ -230,10 +235,9 @@ def _insert_select(conn: sa.Connection, table: sa.Table, names: list[str], sourc
                          tuple(constants.values()))
 
 
-def _via_temp_table(conn: sa.Connection, table: sa.Table, columns: Mapping[str, list[object]],
+def _via_temp_table(conn: sa.Connection, table: sa.Table, names: list[str], rows: Iterator[tuple[object, ...]],
                     constants: Mapping[str, object]) -> None:
     """``executemany`` into a TEMP table without types or constraints, then :func:`_insert_select`."""
-    names = list(columns)
     temp = f"_stage_{uuid.uuid4().hex[:12]}"
     conn.exec_driver_sql(f'CREATE TEMP TABLE "{temp}" ({_quoted(conn, names)})')
     try:
@@ -241,8 +245,7 @@ def _via_temp_table(conn: sa.Connection, table: sa.Table, columns: Mapping[str, 
         # The DB-API cursor takes the rows as an iterator: no list of a million tuples in memory.
         cursor = conn.connection.driver_connection.cursor()
         try:
-            cursor.executemany(f'INSERT INTO temp."{temp}" ({_quoted(conn, names)}) VALUES ({marks})',
-                               zip(*columns.values(), strict=True))
+            cursor.executemany(f'INSERT INTO temp."{temp}" ({_quoted(conn, names)}) VALUES ({marks})', rows)
         finally:
             cursor.close()
         _insert_select(conn, table, names, f'temp."{temp}"', constants)
@@ -250,14 +253,13 @@ def _via_temp_table(conn: sa.Connection, table: sa.Table, columns: Mapping[str, 
         conn.exec_driver_sql(f'DROP TABLE temp."{temp}"')
 
 
-def _copy(conn: sa.Connection, table: sa.Table, columns: Mapping[str, list[object]],
-          constants: Mapping[str, object], n: int) -> None:
-    names = [*columns, *constants]
-    fixed = [itertools.repeat(v, n) for v in constants.values()]
+def _copy(conn: sa.Connection, table: sa.Table, names: list[str], rows: Iterator[tuple[object, ...]],
+          constants: Mapping[str, object]) -> None:
+    fixed = tuple(constants.values())
     raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({_quoted(conn, names)}) FROM STDIN") as copy:
-        for row in zip(*columns.values(), *fixed, strict=True):
-            copy.write_row(row)
+    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({_quoted(conn, [*names, *constants])}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row + fixed)
 
 
 def _drop_indexes(conn: sa.Connection, table: sa.Table, n: int) -> list[sa.Index]:

@@ -33,7 +33,7 @@ from i18n.reasons import reason_text
 from storage.imports import StaleVersionError
 from storage.programme import InvalidRecordError, ProgrammeFilter
 from storage.roles import PermissionDenied
-from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
+from views.common import current_viewer, flash, get_store, md_text, show_flashes, store_counts, translator
 
 MAX_UPLOAD_MB = 20
 
@@ -191,7 +191,7 @@ def _entry(t: Translator, table: str) -> None:
     except InvalidRecordError as exc:
         st.error(t("Not saved. Please correct:"))
         for problem in exc.problems.itertuples(index=False):
-            st.markdown("- " + _md(t("{field}: {reason}", field=_label(t, problem.field),
+            st.markdown("- " + md_text(t("{field}: {reason}", field=_label(t, problem.field),
                                         reason=reason_text(t, problem.code))))
         return
     store_counts.clear()
@@ -201,9 +201,6 @@ def _entry(t: Translator, table: str) -> None:
     st.rerun()
 
 
-def _md(text: str) -> str:
-    special = "\\`*_{}[]()#+-.!|<>~"
-    return "".join("\\" + c if c in special else c for c in str(text))
 
 
 def _import(t: Translator, table: str) -> None:

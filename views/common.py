@@ -68,6 +68,12 @@ def taxonomy() -> Taxonomy:
     return default_taxonomy()
 
 
+def md_text(text: object) -> str:
+    """Plain text safe inside Markdown (labels, captions): no markup, link or image from data."""
+    special = "\\`*_[]()#!|<>~$"  # links, images, emphasis, HTML, tables, strike, LaTeX
+    return "".join("\\" + c if c in special else c for c in str(text))
+
+
 _FLASH = "flash_messages"
 
 

@@ -36,7 +36,7 @@ from layers import hotspots as hotspot_layer
 from layers.mapframe import TileConfig, finish, make_map
 from storage.queries import IncidentFilter, Viewer
 from storage.roads import CrashFilter
-from views.common import current_viewer, demo_notice, get_store, has_demo, store_counts, translator
+from views.common import current_viewer, demo_notice, get_store, has_demo, md_text, store_counts, translator
 from views.incident_filters import incident_filter
 
 RESOLUTIONS = (6, 7, 8, 9)
@@ -277,16 +277,12 @@ def _hotspot_tab(t: Translator, params: Params, viewer: Viewer) -> None:
     with st.expander(t("Parameters and caveats")):
         for label, value in parameters(t, params, categories=_category_text(t, params.flt),
                                        units=_unit_text(t, params.flt)):
-            st.markdown(f"**{_md(label)}** : {_md(value)}")
+            st.markdown(f"**{md_text(label)}** : {md_text(value)}")
         for note in notes:
-            st.markdown(f"- {_md(note)}")
+            st.markdown(f"- {md_text(note)}")
     _downloads(t, run, params, notes, demo)
 
 
-def _md(text: str) -> str:
-    """Plain text safe inside Markdown (no markup, no HTML from data)."""
-    special = "\\`*_{}[]()#+-.!|<>~"
-    return "".join("\\" + c if c in special else c for c in str(text))
 
 
 def _downloads(t: Translator, run: HotspotRun, params: Params, notes: list[str], demo: bool) -> None:

@@ -16,7 +16,7 @@ from i18n import Translator
 from i18n.reasons import reason_text
 from storage import StaleVersionError, Store
 from storage.roles import PermissionDenied
-from views.common import current_viewer, flash, get_store, show_flashes, store_counts, translator
+from views.common import current_viewer, flash, get_store, md_text, show_flashes, store_counts, translator
 
 
 def _reasons(t: Translator, codes: list[str]) -> str:
@@ -41,7 +41,8 @@ def _editor(t: Translator, item: pd.Series, mapping: ColumnMapping) -> None:
         values = {}
         cols = st.columns(2)
         for i, (name, value) in enumerate(item["data"].items()):
-            values[name] = cols[i % 2].text_input(name, value="" if value is None else str(value)) or None
+            values[name] = cols[i % 2].text_input(md_text(name), value="" if value is None else str(value),
+                                                  key=f"review_field_{item['id']}_{i}") or None
         resend, discard = st.columns(2)
         send = resend.form_submit_button(t("Re-submit the corrected row"), type="primary")
         drop = discard.form_submit_button(t("Discard this row"))

@@ -262,8 +262,10 @@ ALLOWED: dict[tuple[str, str], dict[str, str]] = {
     ("storage/bulk.py", "_via_temp_table"): {
         "temp": "'_stage_' + uuid4 hex", "_quoted(conn, names)": "column names quoted by the dialect",
         "marks": "'?' placeholders"},
-    ("storage/bulk.py", "_copy"): {"table.name": "a Table of storage.schema.metadata",
-                                   "_quoted(conn, names)": "column names quoted by the dialect"},
+    ("storage/bulk.py", "_copy"): {
+        "table.name": "a Table of storage.schema.metadata",
+        "_quoted(conn, names)": "column names quoted by the dialect",
+        "_quoted(conn, [*names, *constants])": "column names (checked against the table) quoted by the dialect"},
     ("storage/migrations/versions/0001_initial.py", "upgrade"): {"table": "loop over the constant POINT_TABLES"},
     ("storage/backup.py", "_begin_restore"): {
         "PG_LOCK_TIMEOUT": "module constant ('30s')",

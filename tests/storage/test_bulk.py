@@ -78,6 +78,7 @@ def sqlite_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setattr(bulk, "SIDE_DATABASE_FROM", 1)
     else:
         monkeypatch.setattr(bulk, "_adbc_sqlite", None)
+        monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)  # several chunks, the last one short
     return request.param
 
 
@@ -97,7 +98,8 @@ def test_sqlite_paths_store_what_the_row_path_stores(sqlite_store: Store, sqlite
     assert got["lon"].isna().sum() == len(range(0, 203, 7))
 
 
-def test_postgis_copy_stores_what_the_row_path_stores(postgis_store: Store) -> None:
+def test_postgis_copy_stores_what_the_row_path_stores(postgis_store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "CHUNK_ROWS", 37)
     frame = _incidents(203)
     batch = postgis_store.import_records("incident", frame, _empty_review(), kind="incidents", file_name="a.csv",
                                          file_sha256="0" * 64)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import sys
 import traceback
+import types
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -121,8 +123,15 @@ def _run_together(target: Any, args_by_tag: dict[str, tuple]) -> dict[str, Any]:
     barrier, results = ctx.Barrier(len(args_by_tag)), ctx.Queue()
     procs = [ctx.Process(target=target, args=(*args, barrier, results), name=f"writer-{tag}")
              for tag, args in args_by_tag.items()]
-    for p in procs:
-        p.start()
+    # Spawn re-runs ``__main__`` in each child; after Streamlit's AppTest ran in this process that is one
+    # of its generated scripts, so hide it while starting (the workers live in this importable module).
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        for p in procs:
+            p.start()
+    finally:
+        sys.modules["__main__"] = main
     out: dict[str, Any] = {}
     try:
         for _ in procs:
