@@ -15,6 +15,7 @@ import h3
 
 from storage import Store, bulk
 from storage.schema import import_batch, metadata
+from storage.store import SQLITE_CACHE_KB
 
 INCIDENT = metadata.tables["incident"]
 #: Columns the store fills itself, different between two writes of the same rows.
@@ -155,9 +156,17 @@ def test_bad_values_are_refused_before_anything_is_written(store: Store) -> None
 def test_large_loads_rebuild_the_indexes(sqlite_store: Store, sqlite_path: str,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bulk, "REBUILD_INDEXES_FROM", 100)
+    monkeypatch.setattr(bulk, "CACHE_KIB_PER_ROW", 1000)  # 150 rows: a 150 MB page cache during the load
     dropped: list[str] = []
+    cache_during: list[int] = []
     drop = sa.Index.drop
-    monkeypatch.setattr(sa.Index, "drop", lambda ix, bind, **kw: (dropped.append(ix.name), drop(ix, bind, **kw)))
+
+    def spy(ix: sa.Index, bind: sa.Connection, **kw: object) -> None:
+        dropped.append(ix.name)
+        cache_during.append(bind.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        drop(ix, bind, **kw)
+
+    monkeypatch.setattr(sa.Index, "drop", spy)
 
     def indexes() -> set[str]:
         with sqlite_store.engine.connect() as conn:
@@ -168,6 +177,9 @@ def test_large_loads_rebuild_the_indexes(sqlite_store: Store, sqlite_path: str,
     sqlite_store.import_records("incident", _incidents(150), _empty_review(), kind="incidents", file_name=None,
                                 file_sha256=None)
     assert set(dropped) == expected and indexes() == expected
+    assert set(cache_during) == {-150_000}
+    with sqlite_store.engine.connect() as conn:  # the pooled connection is handed back with its usual cache
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar_one() == -SQLITE_CACHE_KB
     dropped.clear()
     sqlite_store.import_records("incident", _incidents(60), _empty_review(), kind="incidents", file_name=None,
                                 file_sha256=None)  # below the threshold: indexes kept, no rebuild
