@@ -339,6 +339,7 @@ class PdfDocument:
         pdf.set_draw_color(_RULE)
         pdf.set_line_width(0.15)
         heading = FontFace(emphasis="BOLD", fill_color=_HEAD_FILL, color=_TEXT)
+        total = min(total, pdf.epw - 1e-6)  # n equal shares of the width can add up a hair above it
         with pdf.table(col_widths=tuple(widths_mm), width=total, align="LEFT",
                        text_align=tuple(names[a] for a in align), headings_style=heading,
                        cell_fill_color=_ZEBRA_FILL, cell_fill_mode=TableCellFillMode.ROWS,

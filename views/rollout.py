@@ -10,7 +10,7 @@ be downloaded as JSON and compared side by side.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -25,7 +25,7 @@ from i18n import N_, Translator
 from layers import basemap, boundaries
 from layers.base import Legend, esc
 from layers.mapframe import TileConfig, finish, make_map
-from views.common import demo_notice, get_store, store_counts, translator
+from views.common import demo_notice, get_store, has_demo, store_counts, translator
 from views.incident_filters import unit_label, unit_options
 
 LEVELS = {"prefecture": N_("Prefectures"), "subprefecture": N_("Sub-prefectures")}
@@ -130,11 +130,48 @@ def _result(t: Translator, result: rx.RolloutResult, level: str) -> None:
     chart = pd.DataFrame({t("Contribution to the score"): breakdown["contribution"].to_numpy()},
                          index=[t(label) for label in breakdown["label_id"]])
     st.bar_chart(chart, horizontal=True, height=280)
-    cols = st.columns(3)
-    for col, fmt in zip(cols, ("csv", "xlsx", "geojson"), strict=True):
+    cols = st.columns(4)
+    for col, fmt in zip(cols[:3], ("csv", "xlsx", "geojson"), strict=True):
         data, mime = rx.plan_bytes(result, fmt, t)
         col.download_button(t("Plan ({fmt})", fmt=fmt.upper()), data, file_name=f"proximite-deploiement.{fmt}",
                             mime=mime, key=f"ro_dl_{fmt}")
+    if cols[3].button(t("Prepare the PDF summary"), key="ro_pdf_prepare"):
+        with st.spinner(t("Drawing the map and the summary…")):
+            pdf = _pdf(t, result, level, table)
+        cols[3].download_button(t("Download the PDF summary"), pdf, file_name="proximite-deploiement.pdf",
+                                mime="application/pdf", key="ro_pdf")
+
+
+def _weight_text(t: Translator, crit: ro.Criterion) -> str:
+    return t("{criterion}: weight {weight} ({direction})", criterion=t(crit.label_id), weight=t.n(crit.weight, 1),
+             direction=t(ro.DIRECTION_LABELS[crit.direction]))
+
+
+def _pdf(t: Translator, result: rx.RolloutResult, level: str, table: pd.DataFrame) -> bytes:
+    from reports.rollout_summary import rollout_summary
+
+    units = load_display(level, "low")[["unit_id", "geometry"]].merge(
+        result.plan.units[["unit_id", "phase"]], on="unit_id", how="left")
+    chosen = table[table["phase"].notna()]
+    limits = result.limits
+    parameters = [
+        (t("Instructors available"), t.n(limits.instructors)),
+        (t("Officers per instructor per phase"), t.n(limits.officers_per_instructor)),
+        (t("Phases (e.g. years)"), t.n(limits.phases)),
+        (t("Budget per phase (million GNF)"),
+         t.n(limits.budget_per_phase / 1e6) if limits.budget_per_phase else "–"),
+        (t("Fixed cost per community (million GNF)"), t.n(limits.cost_fixed / 1e6)),
+        (t("Cost per officer trained (million GNF)"), t.n(limits.cost_per_officer / 1e6, 1)),
+        (t("Officers to train per 10,000 inhabitants"), t.n(limits.officers_per_10000, 1)),
+        (t("Criteria and weights"), "; ".join(_weight_text(t, c) for c in result.scores.criteria if c.weight)),
+        (t("Plan"), t(ro.STATUS_LABELS.get(result.plan.status, result.plan.status))),
+    ]
+    notes = [t("Population: 2014 census per prefecture; sub-prefectures receive a share by area (a stated "
+               "rule that undercounts towns). Empty cells are unknown, not zero."),
+             t("Costs and officers per 10,000 inhabitants are planning assumptions set on the page.")]
+    return rollout_summary(scenario=result.scenario.name, level_label=t(LEVELS[level]), units=units,
+                           phases=result.plan.phases, plan=chosen, parameters=parameters, notes=notes, t=t,
+                           generated_at=datetime.now(UTC), demo=has_demo(get_store().url))
 
 
 def render() -> None:

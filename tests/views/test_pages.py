@@ -193,3 +193,25 @@ def test_rollout_page_plans_two_scenarios_and_compares_them():
     at.button(key="ro_run").click().run()
     assert not at.exception, at.exception
     assert any("Compare scenarios" in h.value for h in at.subheader)
+
+
+def test_rollout_page_prints_a_pdf_summary():
+    import io
+
+    from pypdf import PdfReader
+
+    from exchange import rollout as rx
+    from i18n import t_for
+    from views import rollout as page
+
+    at = AppTest.from_function(_page, args=("views.rollout", "fr"), default_timeout=180).run()
+    at.button(key="ro_run").click().run()
+    at.button(key="ro_pdf_prepare").click().run()
+    assert not at.exception, at.exception
+    assert any(b.proto.label == "Télécharger le résumé PDF" for b in at.get("download_button"))
+    result = next(iter(at.session_state["rollout_scenarios"].values()))
+    t = t_for("fr")
+    reader = PdfReader(io.BytesIO(page._pdf(t, result, "prefecture", rx.plan_table(result, t))))
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "Plan de déploiement de la police de proximité" in text and "Conakry" in text
+    assert reader.pages[0].images, "the map image is missing"
