@@ -266,6 +266,9 @@ ALLOWED: dict[tuple[str, str], dict[str, str]] = {
         "table.name": "a Table of storage.schema.metadata",
         "_quoted(conn, names)": "column names quoted by the dialect",
         "_quoted(conn, [*names, *constants])": "column names (checked against the table) quoted by the dialect"},
+    ("storage/bulk.py", "_page_cache_for"): {
+        "int(wanted)": "int computed from module constants and a row count",
+        "int(usual)": "int read back from PRAGMA cache_size"},
     ("storage/migrations/versions/0001_initial.py", "upgrade"): {"table": "loop over the constant POINT_TABLES"},
     ("storage/backup.py", "_begin_restore"): {
         "PG_LOCK_TIMEOUT": "module constant ('30s')",
