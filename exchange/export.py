@@ -7,6 +7,8 @@ map showed.
 
 from __future__ import annotations
 
+import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -41,6 +43,24 @@ def to_csv(frame: pd.DataFrame) -> bytes:
             out[col] = out[col].map(neutralize)
     # CRLF rows: a lone CR inside a value is then quoted, so it cannot start a row with a live formula.
     return out.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+
+
+_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook, one sheet per frame (names cut to 31 characters); text cells neutralized and
+    stripped of the control characters Excel refuses."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            safe = _prepared(frame)
+            for col in safe.columns:
+                if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
+                    safe[col] = safe[col].map(lambda v: neutralize(_ILLEGAL_XLSX.sub("", v))
+                                              if isinstance(v, str) else v)
+            safe.to_excel(writer, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
 
 
 def _geoframe(frame: pd.DataFrame) -> gpd.GeoDataFrame:

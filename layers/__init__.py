@@ -16,6 +16,7 @@ from layers import (
     hotspots,
     incidents,
     neighbourhoods,
+    priorities,
     schools,
     stations,
     trainings,
@@ -25,4 +26,4 @@ from layers.base import LayerSpec
 
 REGISTRY: dict[str, LayerSpec] = {spec.key: spec for spec in (
     basemap.SPEC, boundaries.SPEC, incidents.SPEC, hotspots.SPEC, emerging.SPEC, density.SPEC, blackspots.SPEC,
-    councils.SPEC, schools.SPEC, women_days.SPEC, trainings.SPEC, stations.SPEC, neighbourhoods.SPEC)}
+    councils.SPEC, schools.SPEC, women_days.SPEC, trainings.SPEC, stations.SPEC, neighbourhoods.SPEC, priorities.SPEC)}

@@ -85,7 +85,8 @@ class LineLayer:
 @dataclass(frozen=True)
 class PointLayer:
     """Markers; ``size`` is the marker's width in points, one value or one per row. Non-point
-    geometries are drawn at a point guaranteed to lie inside them."""
+    geometries are drawn at a point guaranteed to lie inside them. ``labels`` (one short text per
+    row, e.g. a rank) are printed on the markers in ``label_color``."""
 
     data: gpd.GeoDataFrame
     color: Color | Sequence[Color] = "#000000"
@@ -94,6 +95,8 @@ class PointLayer:
     edgecolor: Color = "#ffffff"
     linewidth: float = 0.5
     alpha: float | None = None
+    labels: Sequence[str] | None = None
+    label_color: Color = "#ffffff"
 
 
 @dataclass(frozen=True)
@@ -384,6 +387,13 @@ def _draw_layer(ax, layer: Layer, data: gpd.GeoDataFrame, zorder: int) -> None:
         ax.scatter(x[ok], y[ok], s=(np.asarray(sizes, float)[ok] if sizes is not None else float(layer.size)) ** 2,
                    c=to_rgba_array(colors)[ok] if colors is not None else [layer.color], marker=layer.marker,
                    edgecolors=layer.edgecolor, linewidths=layer.linewidth, alpha=layer.alpha, zorder=zorder)
+        if layer.labels is not None:
+            texts = _per_row(list(layer.labels), n, "labels")
+            size = np.asarray(sizes, float) if sizes is not None else np.full(n, float(layer.size))
+            for i in np.flatnonzero(ok):
+                ax.text(x[i], y[i], str(texts[i]), ha="center", va="center", fontsize=max(4.0, size[i] * 0.55),
+                        fontweight="bold", color=layer.label_color, family=FONT_FAMILY, parse_math=False,
+                        zorder=zorder + 0.5)
 
 
 # --- context ---------------------------------------------------------------------------------------------

@@ -109,7 +109,8 @@ class IncidentQueriesMixin:
         return frame
 
     def incident_counts(self, flt: IncidentFilter, viewer: Viewer, *, by: str) -> pd.DataFrame:
-        """Counts per ``by`` (``h3_r6``..``h3_r9``, ``region_id``, ``prefecture_id``, ``subprefecture_id``).
+        """Counts per ``by`` (``h3_r6``..``h3_r9``, ``region_id``, ``prefecture_id``, ``subprefecture_id``,
+        ``category``).
 
         Columns ``key``, ``count`` (what the viewer may see), ``sensitive`` and ``suppressed``.
         Sensitive incidents the viewer may not see individually (all of them for most roles,
@@ -118,7 +119,7 @@ class IncidentQueriesMixin:
         with nothing are dropped. A single SQL GROUP BY.
         """
         allowed = {c.name for c in incident.c if c.name.startswith("h3_r")} | {"region_id", "prefecture_id",
-                                                                                 "subprefecture_id"}
+                                                                                 "subprefecture_id", "category"}
         if by not in allowed:
             raise ValueError(f"by must be one of {sorted(allowed)}, got {by!r}")
         key = incident.c[by]

@@ -62,7 +62,11 @@ PARENTS: dict[str, tuple[str, str]] = {
     "council_meeting": ("council_id", "council"), "school_visit": ("school_id", "school"),
     "women_visit_day": ("station_id", "station"), "outreach_officer": ("station_id", "station"),
     "training_instructor": ("training_id", "training"),
+    "plan_priority": ("plan_id", "security_plan"), "plan_action": ("plan_id", "security_plan"),
+    "plan_followup": ("plan_id", "security_plan"),
 }
+#: Tables whose rows name their own unit (``unit_level``, ``unit_id``), a neighbourhood included.
+UNIT_LEVEL_TABLES = frozenset({"council", "security_plan"})
 NEIGHBOURHOOD_PREFIX = "NB-"  # geo.neighbourhoods.UNIT_PREFIX (kept here: reads stay free of geo imports)
 MAX_UNIT_ID = 80
 
@@ -84,6 +88,8 @@ ACCOUNT_ERRORS: dict[str, str] = {
     "password_too_long": N_("The password may have at most {n} characters."),
     "password_is_username": N_("The password must not be the user name."),
     "last_administrator": N_("The last active administrator cannot be deactivated or given another role."),
+    "sso_needs_email": N_("An account without a password signs in with single sign-on only: its user name must be "
+                          "the person's e-mail address."),
 }
 
 #: Message ids for :class:`PermissionDenied` codes (``{n}``: rows outside the user's units).
@@ -302,7 +308,7 @@ def scope_where(viewer: Viewer, table: str | sa.Table) -> sa.ColumnElement[bool]
     for level, uid in viewer.scopes:
         if level != "neighbourhood" and f"{level}_id" in t.c:
             conds.append(t.c[f"{level}_id"] == uid)
-        elif level == "neighbourhood" and t.name == "council":
+        elif level == "neighbourhood" and "unit_level" in t.c:  # councils and plans of a neighbourhood
             conds.append(sa.and_(t.c.unit_level == "neighbourhood", t.c.unit_id == uid))
         elif level == "neighbourhood" and t.name == "neighbourhood":
             number = uid.removeprefix(NEIGHBOURHOOD_PREFIX)
@@ -317,7 +323,7 @@ def frame_units(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({c: frame[c].to_numpy(dtype=object) if c in frame.columns else np.full(n, None, dtype=object)
                         for c in UNIT_COLUMNS[:3]})
     hood = np.full(n, None, dtype=object)
-    if table == "council" and {"unit_level", "unit_id"} <= set(frame.columns):
+    if table in UNIT_LEVEL_TABLES and {"unit_level", "unit_id"} <= set(frame.columns):
         own = frame["unit_level"].to_numpy(dtype=object) == "neighbourhood"
         hood[own] = frame["unit_id"].to_numpy(dtype=object)[own]
     out["neighbourhood_id"] = hood

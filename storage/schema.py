@@ -422,7 +422,125 @@ audit_log = sa.Table(
 )
 """Who did what and when: every write, import, undo, login and export; rows are only ever added."""
 
-SIDE_TABLES = ("review_item", "column_mapping", "app_user", "user_scope", "audit_log")
+PLAN_LEVELS = ("subprefecture", "neighbourhood")
+PLAN_STATUSES = ("draft", "adopted", "superseded")
+ACTION_STATUSES = ("planned", "in_progress", "done", "delayed", "cancelled")
+PRIORITY_KINDS = ("area", "line", "point")
+
+security_plan = sa.Table(
+    "security_plan",
+    metadata,
+    _pk(),
+    # Every version of one plan shares ``series_id`` (the first version's id); ``version_no`` counts them.
+    sa.Column("series_id", sa.Integer, index=True),
+    sa.Column("version_no", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("unit_level", sa.String(20), nullable=False),
+    sa.Column("unit_id", sa.String(80), nullable=False),
+    sa.Column("unit_name", sa.String(200), nullable=False),
+    *_units(),
+    sa.Column("period_start", sa.Date, nullable=False),
+    sa.Column("period_end", sa.Date, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, default="draft", server_default="draft"),
+    sa.Column("notes", sa.Text),  # JSON: the diagnosis sections the council writes
+    sa.Column("diagnosis", sa.Text),  # JSON: the figures frozen when the plan was adopted
+    sa.Column("adopted_on", sa.Date),
+    sa.Column("signatories", sa.Text),  # JSON list of {"name", "role"}
+    sa.Column("created_by", sa.String(120)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("version", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    sa.Column("is_demo", sa.Boolean, nullable=False, default=False, server_default=sa.false()),
+    sa.UniqueConstraint("series_id", "version_no"),
+    sa.Index("ix_security_plan_unit_level_unit_id", "unit_level", "unit_id"),
+    _in("unit_level", PLAN_LEVELS),
+    _in("status", PLAN_STATUSES),
+    sa.CheckConstraint("period_start <= period_end", name="period_ordered"),
+    sa.CheckConstraint("version_no >= 1", name="version_no_positive"),
+    sqlite_autoincrement=True,
+)
+"""Local security plans of a council: one row per version; an adopted version is never changed again."""
+
+plan_priority = sa.Table(
+    "plan_priority",
+    metadata,
+    _pk(),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("security_plan.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("origin_id", sa.Integer),  # the same priority in the previous version (versions are compared by it)
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(60)),
+    sa.Column("description", sa.Text),
+    sa.Column("raised_by", sa.String(40)),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("source", sa.String(20)),  # drawn, hotspot, imported
+    sa.Column("h3_cell", sa.String(20)),
+    sa.Column("flags", sa.String(200)),
+    # A Point, LineString or Polygon (or Multi-) in EPSG:4326 as WKB with its bounding box.
+    sa.Column("wkb", sa.LargeBinary, nullable=False),
+    sa.Column("min_lon", sa.Float, nullable=False),
+    sa.Column("min_lat", sa.Float, nullable=False),
+    sa.Column("max_lon", sa.Float, nullable=False),
+    sa.Column("max_lat", sa.Float, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("version", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    _in("kind", PRIORITY_KINDS),
+    sa.CheckConstraint("rank >= 1", name="rank_positive"),
+    sqlite_autoincrement=True,
+)
+"""What the council wants dealt with first, drawn on the map or picked from the hot spots."""
+
+plan_action = sa.Table(
+    "plan_action",
+    metadata,
+    _pk(),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("security_plan.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("priority_id", sa.Integer, sa.ForeignKey("plan_priority.id", ondelete="SET NULL"), index=True),
+    sa.Column("origin_id", sa.Integer),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("responsible", sa.String(200), nullable=False),
+    sa.Column("partners", sa.String(300)),
+    sa.Column("start_on", sa.Date, nullable=False),
+    sa.Column("end_on", sa.Date, nullable=False),
+    sa.Column("budget_gnf", sa.Float),
+    sa.Column("funding_source", sa.String(200)),
+    sa.Column("indicator", sa.String(300)),
+    sa.Column("baseline", sa.Float),
+    sa.Column("target", sa.Float),
+    sa.Column("status", sa.String(20), nullable=False, default="planned", server_default="planned"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("version", sa.Integer, nullable=False, default=1, server_default=sa.text("1")),
+    _in("status", ACTION_STATUSES),
+    *_nonneg("budget_gnf"),
+    sa.CheckConstraint("start_on <= end_on", name="dates_ordered"),
+    sqlite_autoincrement=True,
+)
+"""The action plan: who does what, when, with which money, measured how."""
+
+plan_followup = sa.Table(
+    "plan_followup",
+    metadata,
+    _pk(),
+    sa.Column("plan_id", sa.Integer, sa.ForeignKey("security_plan.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("action_id", sa.Integer, sa.ForeignKey("plan_action.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("recorded_on", sa.Date, nullable=False),
+    sa.Column("status", sa.String(20)),
+    sa.Column("indicator_value", sa.Float),
+    sa.Column("note", sa.Text),
+    sa.Column("created_by", sa.String(120)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    _in("status", ACTION_STATUSES),
+    sqlite_autoincrement=True,
+)
+"""Follow-up of an adopted plan: status and indicator value of an action on a date (only ever added)."""
+
+PLAN_TABLES = ("security_plan", "plan_priority", "plan_action", "plan_followup")
+
+SIDE_TABLES = ("review_item", "column_mapping", "app_user", "user_scope", "audit_log", *PLAN_TABLES)
 
 POINT_TABLES: tuple[str, ...] = tuple(
     t.name for t in metadata.sorted_tables if {"lon", "lat"} <= set(t.c.keys())

@@ -24,6 +24,7 @@ from alembic.runtime.migration import MigrationContext
 from storage import audit
 from storage.imports import ImportsMixin
 from storage.neighbourhoods import NeighbourhoodsMixin
+from storage.plans import PlansMixin
 from storage.programme import ProgrammeMixin
 from storage.queries import IncidentQueriesMixin
 from storage.roads import RoadsMixin
@@ -85,7 +86,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin, ProgrammeMixin, UsersMixin):
+class Store(ImportsMixin, IncidentQueriesMixin, RoadsMixin, NeighbourhoodsMixin, ProgrammeMixin, PlansMixin,
+            UsersMixin):
     """Repository over the schema in `storage.schema`; see module docstring."""
 
     url: str

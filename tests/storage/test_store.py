@@ -19,7 +19,7 @@ from storage import TABLES, Store, open_store
 from storage.schema import POINT_TABLES, WRITABLE, include_object, metadata
 from storage.store import ENV_URL, normalize_url
 
-HEAD = "0006_users_audit"
+HEAD = "0007_local_plans"
 UTC = dt.UTC
 EVIL = "O'Brien'; DROP TABLE incident;--"
 

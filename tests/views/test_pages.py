@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["views.home", "views.map", "views.programme", "views.activities", "views.hotspots", "views.neighbourhoods",
-         "views.rollout", "views.imports", "views.review", "views.admin", "views.auth", "views.about"]
+         "views.rollout", "views.plans", "views.imports", "views.review", "views.admin", "views.auth", "views.about"]
 TITLES = {
     ("views.home", "fr"): "Proximité — la police de proximité en Guinée",
     ("views.home", "en"): "Proximité — community policing in Guinea",
@@ -24,6 +24,8 @@ TITLES = {
     ("views.neighbourhoods", "en"): "Neighbourhoods",
     ("views.rollout", "fr"): "Planification",
     ("views.rollout", "en"): "Rollout planner",
+    ("views.plans", "fr"): "Plan local de sécurité",
+    ("views.plans", "en"): "Local security plan",
     ("views.admin", "fr"): "Administration",
     ("views.admin", "en"): "Administration",
     ("views.auth", "fr"): "Se connecter",

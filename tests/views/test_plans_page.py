@@ -1,0 +1,142 @@
+"""The local security plan page, driven through Streamlit's AppTest on the demo data (no browser).
+
+Drawing on the map needs a browser (tests/e2e/test_plan_flow.py); here the same
+workflow runs through the page's forms: create, take a hot spot as a priority,
+add an action, adopt, record progress, make a new version and compare.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from storage import open_store
+from tests.views.test_pages import ROOT
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('plans') / 'app.db'}"
+    old = os.environ.get("PROXIMITE_DATABASE_URL")
+    os.environ["PROXIMITE_DATABASE_URL"] = url
+    from streamlit.runtime.caching import cache_data, cache_resource
+
+    cache_resource.clear()
+    cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    yield url
+    cache_resource.clear()
+    cache_data.clear()
+    if old is None:
+        os.environ.pop("PROXIMITE_DATABASE_URL", None)
+    else:
+        os.environ["PROXIMITE_DATABASE_URL"] = old
+
+
+def _page(lang: str) -> None:
+    import streamlit as st
+
+    from views import plans
+
+    st.session_state["lang"] = lang
+    plans.render()
+
+
+def _by_label(widgets, label: str):
+    hits = [w for w in widgets if w.label == label]
+    assert hits, f"no widget labelled {label!r} among {[w.label for w in widgets]}"
+    return hits[0]
+
+
+def _click(at: AppTest, label: str) -> AppTest:
+    return _by_label(at.button, label).click().run()
+
+
+def test_council_goes_from_diagnosis_to_adopted_plan_and_follows_it_up(demo_url):
+    at = AppTest.from_function(_page, args=("en",), default_timeout=180).run()
+    assert not at.exception, at.exception
+    _by_label(at.selectbox, "Commune, sub-prefecture or neighbourhood").set_value("subprefecture:GN-C-MATAM")
+    at = _click(at, "Create the plan")
+    assert not at.exception, at.exception
+    store = open_store(demo_url)
+    plans = store.plans()
+    assert len(plans) == 1 and plans["unit_id"].iloc[0] == "GN-C-MATAM"
+    assert plans["title"].iloc[0].startswith("Local security plan of Matam")
+    plan_id = int(plans["id"].iloc[0])
+
+    # Diagnosis figures on the page are the service's, and a hot spot becomes a priority.
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Incidents reported"].replace(",", "")) > 0
+    _by_label(at.text_input, "Priority").set_value("Marché <b>central</b>")
+    at = _click(at, "Add as a priority")
+    assert not at.exception, at.exception
+    priorities = store.plan_priorities(plan_id)
+    assert priorities["title"].tolist() == ["Marché <b>central</b>"]
+    assert priorities["source"].iloc[0] == "hotspot" and priorities["kind"].iloc[0] == "area"
+
+    # An action linked to it.
+    new = f"pl_new_action_{plan_id}"
+    at.selectbox(key=f"{new}_prio").set_value(int(priorities["id"].iloc[0]))
+    at.text_input(key=f"{new}_title").set_value("Joint foot patrols on market days")
+    at.text_input(key=f"{new}_resp").set_value("Matam police station")
+    at.number_input(key=f"{new}_budget").set_value(12_000_000.0)
+    at.text_input(key=f"{new}_ind").set_value("Thefts reported per month")
+    at.number_input(key=f"{new}_baseline").set_value(20.0)
+    at.number_input(key=f"{new}_target").set_value(10.0)
+    at = _click(at, "Add the action")
+    assert not at.exception, at.exception
+    actions = store.plan_actions(plan_id)
+    assert actions["title"].tolist() == ["Joint foot patrols on market days"]
+    assert actions["budget_gnf"].iloc[0] == 12_000_000.0
+
+    # Adoption needs the council's confirmation and a signatory.
+    at = _click(at, "Adopt the plan")
+    assert any("Tick the box" in e.value for e in at.error)
+    assert store.plan(plan_id)["status"] == "draft"
+    _by_label(at.checkbox, "The council adopted this plan in session").check()
+    at = _click(at, "Adopt the plan")
+    assert any("Name at least one signatory" in e.value for e in at.error)
+    assert store.plan(plan_id)["status"] == "draft"
+
+    at.text_input(key="pl_sign_name_0").set_value("Mariama Camara")
+    at.text_input(key="pl_sign_name_4").set_value("Fatoumata Bah")
+    at.text_input(key="pl_sign_role_4").set_value("Présidente des femmes du marché")
+    at = _click(at, "Adopt the plan")
+    assert not at.exception, at.exception
+    plan = store.plan(plan_id)
+    assert plan["status"] == "adopted"
+    assert plan["signatories"] == [{"name": "Mariama Camara", "role": "Mayor, chair of the council"},
+                                   {"name": "Fatoumata Bah", "role": "Présidente des femmes du marché"}]
+    frozen = plan["diagnosis"]
+    assert frozen["unit"]["unit_id"] == "GN-C-MATAM" and frozen["incidents"]["total"] > 0
+    assert any("Adopted on" in s.value for s in at.success)
+
+    # Follow-up: a value half-way to the target shows as 50 % progress.
+    at.number_input(key="pl_fu_value").set_value(15.0)
+    at.selectbox(key="pl_fu_status").set_value("in_progress")
+    at = _click(at, "Record")
+    assert not at.exception, at.exception
+    followups = store.plan_followups(plan_id)
+    assert followups["indicator_value"].tolist() == [15.0] and followups["status"].tolist() == ["in_progress"]
+
+    # A new version is a draft copy; the versions tab compares them.
+    at = _click(at, "Make a new version to change the plan")
+    assert not at.exception, at.exception
+    series = store.plans(series_id=plan_id).sort_values("version_no")
+    assert series["status"].tolist() == ["adopted", "draft"]
+    assert store.plan_actions(int(series["id"].iloc[1]))["origin_id"].tolist() == actions["id"].tolist()
+    assert any("unchanged" in str(df.value.to_csv()) for df in at.dataframe)
+
+
+def test_pdf_of_the_plan_is_prepared_in_french(demo_url):
+    store = open_store(demo_url)
+    assert len(store.plans()) >= 1
+    at = AppTest.from_function(_page, args=("fr",), default_timeout=180).run()
+    assert not at.exception, at.exception
+    at = _by_label(at.button, "Préparer le PDF").click().run()
+    assert not at.exception, at.exception
+    pdf = [b for b in at.get("download_button") if b.proto.label == "Télécharger le plan (PDF)"]
+    assert pdf, "no PDF download offered"
