@@ -158,6 +158,12 @@ def incident_trends(store: Store, flt: IncidentFilter, viewer: Viewer,
     return table.rename_axis("category").reset_index(), suppressed
 
 
+def _sees_sensitive_in(viewer: Viewer, plan: Mapping[str, Any]) -> bool:
+    return viewer.sees_sensitive_everywhere or (bool(viewer.can_see_sensitive) and viewer.covers(
+        {"subprefecture": plan["subprefecture_id"], "prefecture": plan["prefecture_id"],
+         "region": plan.get("region_id")}))
+
+
 def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: dt.date,
               lang: str = "fr") -> dict[str, Any]:
     """The figures of a plan's unit over the :data:`DIAGNOSIS_MONTHS` up to the newest data (JSON-ready).
@@ -182,7 +188,10 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
     period_flt = IncidentFilter(units=units, start=start.to_pydatetime(), end=end.to_pydatetime())
     hot = run_hotspots(store, period_flt, resolution=resolution, k=1, fdr=True, viewer=viewer)
     table = hot.table
-    hot_rows = table[table["gi_bin"] > 0].sort_values(["gi_z", "count"], ascending=False).head(TOP)
+    # A significant cell without any incident is the halo of a neighbour's cluster: a council acts where
+    # incidents happen, so the list keeps hot cells that hold some.
+    hot_rows = table[(table["gi_bin"] > 0) & (table["count"] > 0)].sort_values(["gi_z", "count"],
+                                                                                ascending=False).head(TOP)
     hotspots = [{"rank": i + 1, "cell": r["cell"], "count": int(r["count"]), "gi_z": float(r["gi_z"]),
                  "gi_bin": int(r["gi_bin"]), "lon": float(r["lon"]), "lat": float(r["lat"]), "place": place}
                 for i, (r, place) in enumerate(zip(hot_rows.to_dict("records"),
@@ -219,7 +228,11 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
         "population_rule": programme.pop("population_rule"),
         "incidents": {
             "total": total, "per_10000": (total / population * 10_000) if population else None,
-            "sensitive": sensitive, "suppressed": suppressed,
+            "sensitive": sensitive,
+            # Whether small sensitive counts are cut for this viewer here: said whenever it may happen, since a
+            # category cut to nothing leaves no trace to report.
+            "suppressed": suppressed or not _sees_sensitive_in(viewer, plan),
+            "threshold": int(viewer.suppression_threshold),
             "by_category": [{"category": r["category"], "label": taxonomy.label(r["category"], lang)
                              if r["category"] in taxonomy.codes else r["category"],
                              "counts": [int(r[f"p{i}"]) for i in range(len(periods))], "total": int(r["total"]),

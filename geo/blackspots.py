@@ -552,8 +552,8 @@ def places(lon, lat) -> pd.DataFrame:
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     found = locate(lon, lat)
-    sub = found["subprefecture_id"].to_numpy(dtype=object)
-    pref = found["prefecture_id"].to_numpy(dtype=object)
+    sub = found["subprefecture_id"].to_numpy(dtype=object, copy=True)  # written below: never a read-only view
+    pref = found["prefecture_id"].to_numpy(dtype=object, copy=True)
     miss = pd.isna(sub) & np.isfinite(lon) & np.isfinite(lat)
     if miss.any():
         tree, attrs = _subprefecture_index()

@@ -137,8 +137,8 @@ def _diagnosis(doc: PdfDocument, plan: Mapping[str, Any], diagnosis: Mapping[str
     ]
     doc.key_values(pairs)
     if inc.get("suppressed"):
-        doc.paragraph(t("Some small counts of sensitive incidents are not shown, so that no victim can be "
-                        "identified."), size=8, italic=True)
+        doc.paragraph(t("Counts of sensitive incidents below {n} are not shown, so that no victim can be "
+                        "identified.", n=inc.get("threshold", 5)), size=8, italic=True)
     doc.image(diagnosis_map(diagnosis, shape, t, demo=demo), width_mm=180,
               caption=t("Hot spots of the period inside the unit (Getis-Ord Gi*, 95 % confidence or more)."))
     periods = diagnosis["periods"]

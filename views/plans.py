@@ -219,8 +219,8 @@ def _diagnosis_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable
                                                                      fatal=crashes["fatal"], killed=crashes["killed"]))
     cols[4].metric(t("Hot spots"), t.n(dg["hotspots"]["hot"]))
     if inc.get("suppressed"):
-        st.caption(t("Some small counts of sensitive incidents are not shown, so that no victim can be "
-                     "identified."))
+        st.caption(t("Counts of sensitive incidents below {n} are not shown, so that no victim can be identified.",
+                     n=inc.get("threshold", 5)))
     if inc["by_category"]:
         periods = [f"{t.d(dt.date.fromisoformat(a))} – {t.d(dt.date.fromisoformat(b))}" for a, b in dg["periods"]]
         table = pd.DataFrame([[c["label"], *c["counts"], c["total"], t(TREND_WORDS.get(c["trend"], c["trend"]))]

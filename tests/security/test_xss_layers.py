@@ -32,6 +32,7 @@ from layers import (
     councils,
     incidents,
     neighbourhoods,
+    priorities,
     schools,
     stations,
     trainings,
@@ -170,6 +171,16 @@ def _blackspots(t: Translator, text: str = PAYLOAD) -> folium.FeatureGroup:
     return blackspots.build(table, t=t)
 
 
+def _priorities(t: Translator, text: str = PAYLOAD) -> folium.FeatureGroup:
+    shapes = [shapely.box(-13.664, 9.542, -13.662, 9.544), shapely.LineString([(-13.66, 9.54), (-13.65, 9.545)]),
+              shapely.Point(-13.661, 9.543)]
+    frame = gpd.GeoDataFrame({"rank": [1, 2, 3], "title": [text, "Route Le Prince", text],
+                              "category": [text, "vol", None], "description": [text, None, text],
+                              "kind": ["area", "line", "point"]}, geometry=shapes, crs="EPSG:4326")
+    return priorities.build(frame, t=t, unit=shapely.box(-13.67, 9.53, -13.64, 9.56),
+                            category_label=lambda code: code or "–")
+
+
 #: Layer key -> builders whose frames carry the payloads (one per way the layer draws user text).
 BUILDERS: dict[str, tuple[Callable[[Translator], folium.FeatureGroup], ...]] = {
     "boundaries": (_boundaries,),
@@ -181,6 +192,7 @@ BUILDERS: dict[str, tuple[Callable[[Translator], folium.FeatureGroup], ...]] = {
     "trainings": (_trainings,),
     "women_days": (_women_days,),
     "blackspots": (_blackspots,),
+    "priorities": (_priorities,),
 }
 CASES = [pytest.param(key, build, lang, id=f"{build.__name__.strip('_')}-{lang}")
          for key, builds in BUILDERS.items() for build in builds for lang in LANGS]
