@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 import shapely
 
 from exchange.plans import actions_bytes, diagnosis, plan_unit, plans_overview, priorities_geojson
