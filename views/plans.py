@@ -259,14 +259,48 @@ def _diagnosis_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable
     return dg
 
 
+def _read_at(prefix: str, version: int) -> int:
+    """The version a form's text was first read at. Saves are checked against it, not against what a later
+    rerun reads, so a second editor's save is refused instead of silently overwriting the first one's."""
+    return int(st.session_state.setdefault(f"{prefix}_read_at", int(version)))
+
+
+def _forget(prefix: str) -> None:
+    """Drop a form's kept text and read version, so it is filled again from what is stored."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(f"{prefix}_")]:
+        del st.session_state[key]
+
+
+def _save(t: Translator, prefix: str, write, done: str) -> None:
+    """Run ``write`` (a save read at :func:`_read_at`); on success start the form afresh, on refusal keep the
+    user's text and offer to reload the stored version."""
+    try:
+        write()
+    except (StaleVersionError, PlanError, PermissionDenied) as exc:
+        _refused(t, exc)
+        st.session_state[f"{prefix}_stale"] = True
+    else:
+        _forget(prefix)
+        flash("success", done)
+        st.rerun()
+
+
+def _offer_reload(t: Translator, prefix: str) -> None:
+    if st.session_state.get(f"{prefix}_stale") and st.button(t("Reload the saved version"), key=f"{prefix}_reload"):
+        _forget(prefix)
+        st.rerun()
+
+
 def _notes(t: Translator, plan: dict[str, Any], viewer: Viewer, editable: bool) -> None:
     st.subheader(t("The council's findings"))
-    keys = {s: f"pl_note_{plan['id']}_{s}" for s in NOTE_SECTIONS}
+    prefix = f"pl_note_{plan['id']}"
+    keys = {s: f"{prefix}_{s}" for s in NOTE_SECTIONS}
     if not editable:
         for section in NOTE_SECTIONS:
             st.markdown("**" + t(NOTE_LABELS[section]) + "**")
             st.text(plan["notes"].get(section) or "–")
         return
+    read_at = _read_at(prefix, plan["version"])
     for section, key in keys.items():
         st.session_state.setdefault(key, plan["notes"].get(section, ""))
     with st.form(f"pl_notes_{plan['id']}"):
@@ -274,20 +308,10 @@ def _notes(t: Translator, plan: dict[str, Any], viewer: Viewer, editable: bool) 
             st.text_area(t(NOTE_LABELS[section]), key=key, height=110)
         saved = st.form_submit_button(t("Save the findings"))
     if saved:
-        try:
-            get_store().update_plan(plan["id"], {"notes": {s: st.session_state[k] for s, k in keys.items()}},
-                                    version=plan["version"], user=viewer)
-        except (StaleVersionError, PlanError, PermissionDenied) as exc:
-            _refused(t, exc)
-            st.session_state["pl_stale"] = plan["id"]
-        else:
-            flash("success", t("Findings saved."))
-            st.rerun()
-    if st.session_state.get("pl_stale") == plan["id"] and st.button(t("Reload the saved version")):
-        for key in keys.values():
-            st.session_state.pop(key, None)
-        st.session_state.pop("pl_stale", None)
-        st.rerun()
+        notes = {s: st.session_state[k] for s, k in keys.items()}
+        _save(t, prefix, lambda: get_store().update_plan(plan["id"], {"notes": notes}, version=read_at, user=viewer),
+              t("Findings saved."))
+    _offer_reload(t, prefix)
 
 
 def _categories(t: Translator) -> dict[str, str]:
@@ -419,22 +443,20 @@ def _edit_priority(t: Translator, priorities, viewer: Viewer) -> None:
         pid = st.selectbox(t("Priority"), list(rows), key="pl_edit_priority",
                            format_func=lambda i: f"{rows[i]['rank']}. {rows[i]['title']}")
         row = rows[pid]
-        with st.form(f"pl_edit_priority_{pid}_{row['version']}"):
-            values = _priority_fields(t, f"pl_p{pid}v{row['version']}", row)
+        prefix = f"pl_p{pid}"
+        read_at = _read_at(prefix, row["version"])
+        with st.form(f"pl_edit_priority_{pid}"):
+            values = _priority_fields(t, prefix, row)
             cols = st.columns(2)
             save = cols[0].form_submit_button(t("Save"))
             remove = cols[1].form_submit_button(t("Remove this priority"))
-        if save or remove:
-            try:
-                if remove:
-                    get_store().delete_priority(pid, version=int(row["version"]), user=viewer)
-                else:
-                    get_store().update_priority(pid, values, version=int(row["version"]), user=viewer)
-            except (StaleVersionError, PlanError, PermissionDenied) as exc:
-                _refused(t, exc)
-            else:
-                flash("success", t("Priority removed.") if remove else t("Priority saved."))
-                st.rerun()
+        if remove:
+            _save(t, prefix, lambda: get_store().delete_priority(pid, version=read_at, user=viewer),
+                  t("Priority removed."))
+        elif save:
+            _save(t, prefix, lambda: get_store().update_priority(pid, values, version=read_at, user=viewer),
+                  t("Priority saved."))
+        _offer_reload(t, prefix)
 
 
 def _action_fields(t: Translator, prefix: str, plan: dict[str, Any], priorities,
@@ -512,22 +534,19 @@ def _actions_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable: 
         with st.expander(t("Change or remove an action")):
             aid = st.selectbox(t("Action"), list(rows), key="pl_edit_action", format_func=lambda i: rows[i]["title"])
             row = rows[aid]
-            with st.form(f"pl_edit_action_{aid}_{row['version']}"):
-                values = _action_fields(t, f"pl_a{aid}v{row['version']}", plan, priorities, row)
+            prefix = f"pl_a{aid}"
+            read_at = _read_at(prefix, row["version"])
+            with st.form(f"pl_edit_action_{aid}"):
+                values = _action_fields(t, prefix, plan, priorities, row)
                 cols = st.columns(2)
                 save = cols[0].form_submit_button(t("Save"))
                 remove = cols[1].form_submit_button(t("Remove this action"))
-            if save or remove:
-                try:
-                    if remove:
-                        store.delete_action(aid, version=int(row["version"]), user=viewer)
-                    else:
-                        store.update_action(aid, values, version=int(row["version"]), user=viewer)
-                except (StaleVersionError, PlanError, PermissionDenied) as exc:
-                    _refused(t, exc)
-                else:
-                    flash("success", t("Action removed.") if remove else t("Action saved."))
-                    st.rerun()
+            if remove:
+                _save(t, prefix, lambda: store.delete_action(aid, version=read_at, user=viewer), t("Action removed."))
+            elif save:
+                _save(t, prefix, lambda: store.update_action(aid, values, version=read_at, user=viewer),
+                      t("Action saved."))
+            _offer_reload(t, prefix)
 
 
 def _adoption_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable: bool, may_write: bool) -> None:

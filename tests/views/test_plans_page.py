@@ -8,10 +8,12 @@ add an action, adopt, record progress, make a new version and compare.
 from __future__ import annotations
 
 import os
+from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from exchange.plans import plan_unit
 from storage import open_store
 from tests.views.test_pages import ROOT
 
@@ -140,3 +142,27 @@ def test_pdf_of_the_plan_is_prepared_in_french(demo_url):
     assert not at.exception, at.exception
     pdf = [b for b in at.get("download_button") if b.proto.label == "Télécharger le plan (PDF)"]
     assert pdf, "no PDF download offered"
+
+
+def test_a_second_editor_gets_a_conflict_and_keeps_their_text(demo_url):
+    store = open_store(demo_url)
+    plan_id = store.create_plan(plan_unit("subprefecture", "GN-C-KALOUM"), title="Plan de Kaloum",
+                                period_start=date(2027, 1, 1), period_end=date(2027, 12, 31))
+    first = AppTest.from_function(_page, args=("fr",), default_timeout=180)
+    second = AppTest.from_function(_page, args=("fr",), default_timeout=180)
+    for at in (first, second):
+        at.session_state["pl_plan"] = plan_id
+        at.run()
+        assert not at.exception, at.exception
+    key = f"pl_note_{plan_id}_consultations"
+    first.text_area(key=key).input("Marche exploratoire avec les femmes du marché, 3 mars")
+    first = _by_label(first.button, "Enregistrer les constats").click().run()
+    assert not first.exception, first.exception
+    mine = "Consultation des jeunes du quartier Hafia, 5 mars"
+    second.text_area(key=key).input(mine)
+    second = _by_label(second.button, "Enregistrer les constats").click().run()
+    assert any("Quelqu'un d'autre a enregistré" in e.value for e in second.error)
+    assert second.text_area(key=key).value == mine  # the second person's text is still there
+    assert store.plan(plan_id)["notes"]["consultations"] == "Marche exploratoire avec les femmes du marché, 3 mars"
+    second = _by_label(second.button, "Recharger la version enregistrée").click().run()
+    assert second.text_area(key=key).value == "Marche exploratoire avec les femmes du marché, 3 mars"
