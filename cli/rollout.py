@@ -116,7 +116,8 @@ def rollout_command(
         if trained_as_covered:
             done += candidates.loc[candidates["trained"], "unit_id"].tolist()
         result = plan_rollout(candidates, scenario, limits, covered=done, include=include or [],
-                              exclude=exclude or [], coverage_km=coverage_km, draws=draws)
+                              exclude=exclude or [], coverage_km=coverage_km, draws=draws,
+                              population_file=population.name if population is not None else None)
     except ro.InfeasiblePlan as exc:
         raise fail(t("No plan meets the limits ({limit}): {error}", limit=t(ro.LIMIT_LABELS[exc.limit]),
                      error=exc)) from exc
@@ -143,4 +144,7 @@ def rollout_command(
                  officers=t.n(totals["officers"]), cost=t.n(totals["cost"]),
                  population=t.n(totals["population_reached"]),
                  share=t.pct(share, 1) if share == share else "–"))
+    if plan.coverage_km is not None:
+        typer.echo(t("Reached through a trained neighbour: {units} more units, {population} inhabitants.",
+                     units=t.n(totals["neighbours_reached"]), population=t.n(totals["neighbour_population_reached"])))
     typer.echo(t("Written: {files}", files=", ".join(str(f) for f in files)))

@@ -33,7 +33,7 @@ Sources and rules
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ import pandas as pd
 
 import geopandas as gpd
 
-from exchange.export import neutralize, to_csv
+from exchange.export import to_csv, to_xlsx
 from exchange.hotspots import run_hotspots
 from exchange.readers import ReadError, read_table
 from geo import rollout as ro
@@ -65,7 +65,8 @@ LEVELS: tuple[str, ...] = ("prefecture", "subprefecture")
 COUNTING_VIEWER = Viewer(name="rollout planner", can_see_sensitive=True)
 #: ``census_result`` and ``population_rule`` of figures from an imported table.
 IMPORTED = "imported"
-POPULATION_SOURCE_LABELS: dict[str, str] = {IMPORTED: N_("imported population table")}
+POPULATION_SOURCE_LABELS: dict[str, str] = {IMPORTED: N_("imported population table"),
+                                            "census": N_("2014 census")}
 #: Hot cells: Gi* bin at or above this (2 = 95 % confidence).
 HOT_BIN = 2
 CANDIDATE_COLUMNS = [
@@ -96,11 +97,14 @@ POPULATION_ERROR_LABELS: dict[str, str] = {
 
 
 class PopulationTableError(ValueError):
-    """An imported population table that cannot be used: ``code`` (translated by the UI), ``rows`` (file rows)."""
+    """An imported population table that cannot be used: ``code`` (translated by the UI), ``rows`` (file rows).
 
-    def __init__(self, code: str, detail: str, rows: Sequence[int] = ()) -> None:
+    ``reason`` is the :class:`exchange.readers.ReadError` code when the file could not be read at all.
+    """
+
+    def __init__(self, code: str, detail: str, rows: Sequence[int] = (), *, reason: str | None = None) -> None:
         super().__init__(f"{code}: {detail}")
-        self.code, self.detail, self.rows = code, detail, tuple(rows)
+        self.code, self.detail, self.rows, self.reason = code, detail, tuple(rows), reason
 
 
 def _check_level(level: str) -> str:
@@ -182,31 +186,64 @@ def _candidates(keys: _Keys, level: str, text: str) -> list[str]:
     return list(hits)
 
 
-def read_population_table(data: bytes | Path | str | Any, file_name: str | None = None, *,
-                          level: str = "subprefecture") -> pd.DataFrame:
-    """An imported population table (CSV, XLSX...; units by id or name) matched to the boundary units.
+#: Why one row of a population table is not used (column ``code`` of :attr:`PopulationImport.problems`).
+POPULATION_ROW_LABELS: dict[str, str] = {
+    "unknown_unit": N_("no unit of this name or id"),
+    "ambiguous_name": N_("several units have this name: add the unit id or a prefecture column"),
+    "duplicate_unit": N_("this unit appears on more than one row"),
+    "bad_number": N_("the population is not a number of zero or more"),
+}
+#: Row problems in the order :func:`read_population_table` reports them, with the file-level code of each.
+_ROW_TO_FILE_CODE = {"unknown_unit": "unknown_units", "ambiguous_name": "ambiguous_names",
+                     "duplicate_unit": "duplicate_units", "bad_number": "bad_numbers"}
+
+
+@dataclass(frozen=True)
+class PopulationImport:
+    """A population table matched row by row, so a page can say which rows fit and which do not.
+
+    ``table`` holds the rows that matched one unit with a usable figure (the
+    columns of :func:`read_population_table`); ``problems`` one row per file row
+    that did not (``row`` in the file, ``value`` as written, ``code`` of
+    :data:`POPULATION_ROW_LABELS`, English ``detail``). A table is only fit to
+    replace the census when ``problems`` is empty: a misspelt unit would
+    otherwise silently lose its population.
+    """
+
+    table: pd.DataFrame
+    problems: pd.DataFrame
+    level: str
+    rows: int
+    file_name: str
+    sha256: str
+
+    @property
+    def ok(self) -> bool:
+        """True when every row matched: the table can be used."""
+        return self.problems.empty
+
+
+def match_population_table(data: bytes | Path | str | Any, file_name: str | None = None, *,
+                           level: str = "subprefecture", max_bytes: int = 200_000_000) -> PopulationImport:
+    """Match every row of an imported population table (CSV, XLSX...; units by id or name) to a boundary unit.
 
     The table's own level is found from its rows (prefectures or sub-prefectures;
     ``level`` breaks ties). Names are matched accent- and case-insensitively,
     with the units' aliases; a name shared by several units needs a
     ``prefecture`` column or the unit id. Blank figures stay missing (NaN).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``unit_id``, ``level``, ``name``, ``population``, ``census_result`` and
-        ``population_rule`` (both :data:`IMPORTED`).
+    Row problems are collected, not raised (see :class:`PopulationImport`).
 
     Raises
     ------
     PopulationTableError
-        With a ``code`` of :data:`POPULATION_ERROR_LABELS` and the file rows concerned.
+        When the file as a whole cannot be used (unreadable, empty, no unit or
+        population column); ``reason`` holds the reader's code when it could not be read.
     """
     _check_level(level)
     try:
-        raw = read_table(data, file_name)
+        raw = read_table(data, file_name, max_bytes=max_bytes)
     except ReadError as exc:
-        raise PopulationTableError("unreadable", exc.detail) from exc
+        raise PopulationTableError("unreadable", exc.detail, reason=exc.code) from exc
     frame = raw.frame
     if frame.empty:
         raise PopulationTableError("empty", "the table has a header but no row")
@@ -237,7 +274,7 @@ def read_population_table(data: bytes | Path | str | Any, file_name: str | None 
         else None
 
     found: list[str | None] = []
-    unknown, ambiguous = [], []
+    problems: list[dict[str, Any]] = []
     for i in range(len(frame)):
         ident = keys.ids.get(cell(id_col, i).upper())
         if ident is not None and ident[0] == table_level:
@@ -249,34 +286,66 @@ def read_population_table(data: bytes | Path | str | Any, file_name: str | None 
             hits = [h for h in hits if keys.prefecture_of.get(h) in prefs] or hits
         if len(hits) == 1:
             found.append(hits[0])
-        elif hits:
-            ambiguous.append((int(rows[i]), cell(name_col, i), hits))
-            found.append(None)
+            continue
+        found.append(None)
+        if hits:
+            problems.append({"row": int(rows[i]), "value": cell(name_col, i), "code": "ambiguous_name",
+                             "detail": f"could be {', '.join(hits)}"})
         else:
-            unknown.append((int(rows[i]), cell(id_col, i) or cell(name_col, i)))
-            found.append(None)
-    if unknown:
-        listed = ", ".join(f"row {r}: {v!r}" for r, v in unknown[:10])
-        raise PopulationTableError("unknown_units", f"no {table_level} matches {listed}"
-                                   + (f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""),
-                                   [r for r, _ in unknown])
-    if ambiguous:
-        listed = "; ".join(f"row {r}: {v!r} could be {', '.join(h)}" for r, v, h in ambiguous[:10])
-        raise PopulationTableError("ambiguous_names", listed, [r for r, _, _ in ambiguous])
+            problems.append({"row": int(rows[i]), "value": cell(id_col, i) or cell(name_col, i),
+                             "code": "unknown_unit", "detail": f"no {table_level} matches"})
     ids = pd.Series(found, dtype=object)
-    twice = ids.duplicated(keep=False).to_numpy()
-    if twice.any():
-        listed = ", ".join(sorted(set(ids[twice])))
-        raise PopulationTableError("duplicate_units", f"given more than once: {listed}", list(rows[twice]))
+    twice = (ids.notna() & ids.duplicated(keep=False)).to_numpy()
+    for i in np.flatnonzero(twice):
+        problems.append({"row": int(rows[i]), "value": str(ids.iloc[i]), "code": "duplicate_unit",
+                         "detail": "given more than once"})
     values, bad = _numbers(frame[pop_col])
-    if bad.any():
-        listed = ", ".join(f"row {r}: {frame[pop_col].iloc[i]!r}" for i, r in zip(np.flatnonzero(bad)[:10],
-                                                                                   rows[bad][:10], strict=True))
-        raise PopulationTableError("bad_numbers", listed, list(rows[bad]))
+    for i in np.flatnonzero(bad):
+        problems.append({"row": int(rows[i]), "value": cell(pop_col, i), "code": "bad_number",
+                         "detail": f"{frame[pop_col].iloc[i]!r} in column {pop_col!r}"})
+    good = ids.notna().to_numpy() & ~twice & ~bad
     names = load_units(table_level).set_index("unit_id")["name"]  # type: ignore[arg-type]
-    return pd.DataFrame({"unit_id": ids.to_numpy(object), "level": table_level,
-                         "name": names.reindex(ids.to_numpy(object)).to_numpy(object), "population": values,
-                         "census_result": IMPORTED, "population_rule": IMPORTED})
+    kept = ids[good].to_numpy(object)
+    table = pd.DataFrame({"unit_id": kept, "level": table_level,
+                          "name": names.reindex(kept).to_numpy(object), "population": values[good],
+                          "census_result": IMPORTED, "population_rule": IMPORTED})
+    order = {code: k for k, code in enumerate(POPULATION_ROW_LABELS)}
+    report = pd.DataFrame(problems, columns=["row", "value", "code", "detail"])
+    if not report.empty:
+        report = report.sort_values(["row", "code"], key=lambda s: s.map(order) if s.name == "code" else s,
+                                    kind="stable").reset_index(drop=True)
+    return PopulationImport(table, report, table_level, len(frame), raw.file_name, raw.sha256)
+
+
+def read_population_table(data: bytes | Path | str | Any, file_name: str | None = None, *,
+                          level: str = "subprefecture", max_bytes: int = 200_000_000) -> pd.DataFrame:
+    """An imported population table (CSV, XLSX...; units by id or name) matched to the boundary units.
+
+    See :func:`match_population_table`; here any row that does not match makes
+    the whole table unusable (the command line has no way to show a row list).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id``, ``level``, ``name``, ``population``, ``census_result`` and
+        ``population_rule`` (both :data:`IMPORTED`).
+
+    Raises
+    ------
+    PopulationTableError
+        With a ``code`` of :data:`POPULATION_ERROR_LABELS` and the file rows concerned
+        (the first kind of row problem found, in the order of :data:`POPULATION_ROW_LABELS`).
+    """
+    result = match_population_table(data, file_name, level=level, max_bytes=max_bytes)
+    if result.ok:
+        return result.table
+    problems = result.problems
+    code = next(c for c in _ROW_TO_FILE_CODE if (problems["code"] == c).any())
+    part = problems[problems["code"] == code]
+    listed = "; ".join(f"row {r}: {v!r} {d}" for r, v, d in part[["row", "value", "detail"]].head(10).itertuples(
+        index=False))
+    more = f" and {len(part) - 10} more" if len(part) > 10 else ""
+    raise PopulationTableError(_ROW_TO_FILE_CODE[code], listed + more, part["row"].tolist())
 
 
 def unit_population(level: str, rule: str = "area", table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -442,6 +511,101 @@ def _hotspots(store: Store, flt: IncidentFilter, viewer: Viewer, level: str, ind
     return hot, share
 
 
+# --- scenario files -----------------------------------------------------------------------------------
+
+
+#: Why a scenario file cannot be loaded (``ScenarioFileError.code``; the UI translates them).
+SCENARIO_ERROR_LABELS: dict[str, str] = {
+    "too_large": N_("The scenario file is too large."),
+    "not_json": N_("The scenario file is not JSON text."),
+    "not_object": N_("The scenario file does not hold a scenario (a JSON object with weights)."),
+    "unknown_fields": N_("The scenario file has fields that a scenario does not have."),
+    "version": N_("The scenario file was written by another version of the planner."),
+    "no_name": N_("The scenario has no name."),
+    "bad_weights": N_("The scenario weights are not numbers of zero or more, or all are zero."),
+    "unknown_criteria": N_("The scenario names criteria that the planner does not know."),
+    "bad_choice": N_("The scenario has a direction, normalization or missing-value rule that does not exist."),
+    "bad_limits": N_("The scenario limits are not valid."),
+    "bad_coverage": N_("The scenario covering distance is not a number of zero or more."),
+}
+
+
+class ScenarioFileError(ValueError):
+    """A scenario file that cannot be loaded: ``code`` of :data:`SCENARIO_ERROR_LABELS`, English ``detail``."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code, self.detail = code, detail
+
+
+def read_scenario(data: bytes | str, *, max_bytes: int = 1_000_000,
+                  base: Sequence[ro.Criterion] = ro.DEFAULT_CRITERIA) -> ro.Scenario:
+    """A scenario from the JSON a planner downloaded (:meth:`geo.rollout.Scenario.to_json`), checked in full.
+
+    Checks go field by field so that the error names what is wrong in words a
+    planner can act on (:class:`ScenarioFileError` codes), and unknown criteria
+    are refused here rather than when the plan is made.
+    """
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    if len(raw) > max_bytes:
+        raise ScenarioFileError("too_large", f"{len(raw):,} bytes; the limit is {max_bytes:,}")
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioFileError("not_json", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ScenarioFileError("not_json", f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(doc, dict) or "weights" not in doc:
+        raise ScenarioFileError("not_object", f"got {type(doc).__name__}" + (
+            f" with keys {sorted(doc)}" if isinstance(doc, dict) else ""))
+    allowed = {"version", "name", "method", "missing", "weights", "directions", "limits", "coverage_km"}
+    if set(doc) - allowed:
+        raise ScenarioFileError("unknown_fields", ", ".join(sorted(set(doc) - allowed)))
+    if doc.get("version", ro.SCENARIO_VERSION) != ro.SCENARIO_VERSION:
+        raise ScenarioFileError("version", f"version {doc.get('version')!r}, this planner reads "
+                                           f"{ro.SCENARIO_VERSION}")
+    if not isinstance(doc.get("name"), str) or not doc["name"].strip():
+        raise ScenarioFileError("no_name", f"name is {doc.get('name')!r}")
+    weights, directions = doc["weights"], doc.get("directions") or {}
+    if not isinstance(weights, dict) or not weights:
+        raise ScenarioFileError("bad_weights", "weights must be an object of criterion: weight")
+    if not isinstance(directions, dict):
+        raise ScenarioFileError("bad_choice", "directions must be an object of criterion: need|readiness")
+    missing = doc.get("missing", "exclude")
+    known = {c.key for c in base}
+    unknown = sorted((set(weights) | set(directions) | (set(missing) if isinstance(missing, dict) else set()))
+                     - known)
+    if unknown:
+        raise ScenarioFileError("unknown_criteria", ", ".join(unknown))
+    bad = [f"{k}={v!r}" for k, v in weights.items()
+           if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v) or v < 0]
+    if bad or not any(float(v) > 0 for v in weights.values()):
+        raise ScenarioFileError("bad_weights", ", ".join(bad) or "every weight is 0")
+    choices = [(f"direction of {k}", v, ro.DIRECTIONS) for k, v in directions.items()]
+    choices.append(("method", doc.get("method", "minmax"), ro.METHODS))
+    rules = missing.items() if isinstance(missing, dict) else [("", missing)]
+    choices += [(f"missing rule{' of ' + k if k else ''}", v, ro.MISSING_RULES) for k, v in rules]
+    for what, value, allowed_values in choices:
+        if not isinstance(value, str) or value not in allowed_values:
+            raise ScenarioFileError("bad_choice", f"{what} is {value!r}, not one of {', '.join(allowed_values)}")
+    limits = doc.get("limits")
+    if limits is not None:
+        if not isinstance(limits, dict):
+            raise ScenarioFileError("bad_limits", "limits must be an object")
+        try:
+            ro.Limits.from_dict(limits)
+        except (TypeError, ValueError) as exc:
+            raise ScenarioFileError("bad_limits", str(exc)) from None
+    coverage = doc.get("coverage_km")
+    if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float))
+                                 or not np.isfinite(coverage) or coverage < 0):
+        raise ScenarioFileError("bad_coverage", f"coverage_km is {coverage!r}")
+    try:
+        return ro.Scenario.from_dict(doc)
+    except (TypeError, ValueError) as exc:  # a check above should have caught it: still say so plainly
+        raise ScenarioFileError("not_object", str(exc)) from None
+
+
 # --- planning -----------------------------------------------------------------------------------------
 
 
@@ -456,6 +620,19 @@ class RolloutResult:
     scores: ro.ScoreResult
     plan: ro.Plan
     sensitivity: pd.DataFrame | None
+    #: Name of the imported population file the candidates were built with (None: the census).
+    population_file: str | None = None
+
+    @property
+    def population_source(self) -> str:
+        """``"imported"`` when any candidate's population comes from an imported table, else ``"census"``."""
+        return population_source(self.candidates)
+
+
+def population_source(candidates: pd.DataFrame) -> str:
+    """Where a candidate table's population comes from: :data:`IMPORTED` or ``"census"``."""
+    imported = candidates.get("census_result", pd.Series(dtype=object)).astype(str) == IMPORTED
+    return IMPORTED if bool(imported.any()) else "census"
 
 
 def resolve_units(values: Iterable[str], candidates: pd.DataFrame) -> list[str]:
@@ -484,12 +661,13 @@ def resolve_units(values: Iterable[str], candidates: pd.DataFrame) -> list[str]:
 def plan_rollout(candidates: pd.DataFrame, scenario: ro.Scenario, limits: ro.Limits | None = None, *,
                  covered: Iterable[str] = (), include: Iterable[str] = (), exclude: Iterable[str] = (),
                  coverage_km: float | None = None, draws: int = 500, seed: int = 0,
-                 time_limit: float | None = 120.0) -> RolloutResult:
+                 time_limit: float | None = 120.0, population_file: str | None = None) -> RolloutResult:
     """Rank ``candidates`` with ``scenario``, measure rank stability, and choose the phased rollout.
 
     ``limits`` and ``coverage_km`` default to the scenario's (then to
     :class:`geo.rollout.Limits`' defaults). Units are ids or names
     (:func:`resolve_units`). ``draws = 0`` skips the sensitivity analysis.
+    ``population_file`` names the imported population table, for the files written.
     """
     if "level" not in candidates.columns or candidates["level"].nunique() != 1:
         raise ValueError("candidates must come from candidate_table (one level)")
@@ -500,7 +678,8 @@ def plan_rollout(candidates: pd.DataFrame, scenario: ro.Scenario, limits: ro.Lim
     plan = ro.select(scores, limits, covered=resolve_units(covered, candidates),
                      include=resolve_units(include, candidates), exclude=resolve_units(exclude, candidates),
                      coverage_km=coverage_km, time_limit=time_limit, name=scenario.name)
-    return RolloutResult(str(candidates["level"].iloc[0]), scenario, limits, candidates, scores, plan, spread)
+    return RolloutResult(str(candidates["level"].iloc[0]), scenario, limits, candidates, scores, plan, spread,
+                         population_file)
 
 
 # --- files --------------------------------------------------------------------------------------------
@@ -512,6 +691,7 @@ def plan_table(result: RolloutResult, t: Translator | None = None) -> pd.DataFra
     plan = result.plan.units
     extra = result.candidates.set_index("unit_id")
     prefectures = load_units("prefecture").set_index("unit_id")["name"]
+    names = plan.set_index("unit_id")["name"]
     out = pd.DataFrame({
         "phase": plan["phase"],
         "unit_id": plan["unit_id"],
@@ -528,6 +708,7 @@ def plan_table(result: RolloutResult, t: Translator | None = None) -> pd.DataFra
         "incidents": plan["incidents"],
         "reached_phase": plan["reached_phase"],
         "reached_by": plan["reached_by"],
+        "reached_by_name": names.reindex(plan["reached_by"]).to_numpy(object),
     })
     if result.sensitivity is not None:
         spread = result.sensitivity.set_index("unit_id").reindex(plan["unit_id"])
@@ -538,6 +719,19 @@ def plan_table(result: RolloutResult, t: Translator | None = None) -> pd.DataFra
     for crit in result.scores.criteria:
         out[f"contrib_{crit.key}"] = scores[f"contrib_{crit.key}"].round(4).to_numpy()
     return out
+
+
+def reached_through_neighbours(result: RolloutResult, t: Translator | None = None) -> pd.DataFrame:
+    """Units reached through a trained neighbour without being trained (covering variant), in plan order.
+
+    Columns of :func:`plan_table`: ``unit_id``, ``name``, ``prefecture``,
+    ``population``, ``reached_phase``, ``reached_by``, ``reached_by_name``. Empty
+    without covering: then only trained units are reached.
+    """
+    table = plan_table(result, t)
+    via = table["phase"].isna() & table["reached_phase"].notna() & (table["reached_phase"] >= 1)
+    return table.loc[via, ["unit_id", "name", "prefecture", "population", "reached_phase", "reached_by",
+                           "reached_by_name"]].reset_index(drop=True)
 
 
 def _phases_table(result: RolloutResult) -> pd.DataFrame:
@@ -555,7 +749,14 @@ def _settings_table(result: RolloutResult, t: Translator) -> pd.DataFrame:
             {"setting": "status", "value": result.plan.status},
             {"setting": "solver", "value": result.plan.solver},
             {"setting": "seconds", "value": round(result.plan.seconds, 3)},
-            {"setting": "coverage_km", "value": result.plan.coverage_km}]
+            {"setting": "coverage_km", "value": result.plan.coverage_km},
+            {"setting": "population_source", "value": result.population_source,
+             "label": t(POPULATION_SOURCE_LABELS[result.population_source])},
+            {"setting": "population_rule",
+             "value": ", ".join(sorted(set(result.candidates["population_rule"].dropna().astype(str))))},
+            {"setting": "population_file", "value": result.population_file or ""},
+            {"setting": "population_known_units",
+             "value": f"{int(result.candidates['population'].notna().sum())}/{len(result.candidates)}"}]
     rows += [{"setting": f"limit:{k}", "value": v} for k, v in result.limits.to_dict().items()]
     for crit in result.scores.criteria:
         rows.append({"setting": f"weight:{crit.key}", "value": round(float(weights[crit.key]), 4),
@@ -567,26 +768,25 @@ def _settings_table(result: RolloutResult, t: Translator) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-_ILLEGAL_XLSX = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            safe = frame.copy()
-            for col in safe.columns:
-                if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col]):
-                    safe[col] = safe[col].map(lambda v: neutralize(_ILLEGAL_XLSX.sub("", v))
-                                              if isinstance(v, str) else v)
-            safe.to_excel(writer, sheet_name=name[:31], index=False)
-    return buffer.getvalue()
-
-
 def selected_units(result: RolloutResult, t: Translator | None = None) -> gpd.GeoDataFrame:
-    """The selected units with their phase, rank, score, officers and cost; display geometry, EPSG:4326."""
+    """The selected units with their phase, rank, score, officers and cost; display geometry, EPSG:4326.
+
+    In the covering variant each also says which neighbours its training reaches
+    (``neighbours_reached``, ``neighbours_reached_names``) and the population it
+    reaches, itself included (``population_reached``), so the map file alone tells the story.
+    """
     table = plan_table(result, t)
-    chosen = table[table["phase"].notna()].drop(columns=["reached_phase", "reached_by", "binding_limits"])
+    chosen = table[table["phase"].notna()].drop(columns=["reached_phase", "reached_by", "reached_by_name",
+                                                         "binding_limits"])
+    if result.plan.coverage_km is not None:  # what each trained community reaches, itself included
+        reach = table[table["reached_phase"].notna() & (table["reached_phase"] >= 1)]
+        others = reach[reach["phase"].isna()].groupby("reached_by")
+        by_site = reach.groupby("reached_by")["population"].sum(min_count=1)
+        chosen = chosen.assign(
+            neighbours_reached=others.size().reindex(chosen["unit_id"]).fillna(0).astype("int64").to_numpy(),
+            neighbours_reached_names=others["name"].agg("; ".join).reindex(chosen["unit_id"]).fillna("")
+            .to_numpy(object),
+            population_reached=by_site.reindex(chosen["unit_id"]).to_numpy(float))
     shapes = load_display(result.level, "medium")[["unit_id", "geometry"]]  # type: ignore[arg-type]
     merged = shapes.merge(chosen, on="unit_id", how="inner").sort_values(["phase", "rank"], kind="stable")
     merged["phase"] = merged["phase"].astype("int64")
@@ -601,7 +801,7 @@ def plan_bytes(result: RolloutResult, fmt: str, t: Translator | None = None) -> 
     if fmt == "xlsx":
         sheets = {"plan": plan_table(result, t), "phases": _phases_table(result),
                   "settings": _settings_table(result, t)}
-        return _xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return to_xlsx(sheets), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     if fmt == "geojson":
         data = selected_units(result, t).to_json(drop_id=True, ensure_ascii=False, na="null")
         return data.encode("utf-8"), "application/geo+json"

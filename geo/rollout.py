@@ -704,7 +704,9 @@ class Plan:
     neighbours in the covering variant), in plan order.
     ``phases``: per phase ``units``, ``officers``, ``cost``, ``population``
     (of the trained units), ``population_reached`` (units first reached in the
-    phase), ``incidents``, ``incident_share`` (of all incidents in the table, in the
+    phase), ``neighbours_reached`` and ``neighbour_population_reached`` (of those, the
+    units reached through a trained neighbour without being trained themselves: covering
+    variant only, else 0), ``incidents``, ``incident_share`` (of all incidents in the table, in the
     units trained), ``capacity_used`` and ``budget_used`` (shares of the phase's limits).
     ``totals``: the same over all phases, plus what was covered before.
     ``status``: ``"optimal"`` (proven) or ``"feasible"`` (time limit).
@@ -1261,13 +1263,14 @@ def _finish(p: _Problem, units: pd.DataFrame, chosen: np.ndarray, phase_of: np.n
     pop = units["population"].to_numpy(float)
     inc = units["incidents"].to_numpy(float)
     all_incidents = np.nansum(inc) if not np.isnan(inc).all() else np.nan
+    via = finite & (reached_phase >= 1) & ~selected  # reached through a neighbour, not trained itself
     rows = []
     for q in range(1, lim.phases + 1):
         here = phase == q
         first = finite & (reached_phase == q)
-        rows.append(_phase_row(q, here, first, pop, inc, all_incidents, p, lim))
+        rows.append(_phase_row(q, here, first, first & via, pop, inc, all_incidents, p, lim))
     phases = pd.DataFrame(rows)
-    total = _phase_row(0, selected, finite & (reached_phase >= 1), pop, inc, all_incidents, p, lim)
+    total = _phase_row(0, selected, finite & (reached_phase >= 1), via, pop, inc, all_incidents, p, lim)
     total.pop("phase")
     total["capacity_used"] = float(p.officers[selected].sum() / (lim.capacity * lim.phases)) \
         if lim.capacity else np.nan
@@ -1286,7 +1289,7 @@ def _finish(p: _Problem, units: pd.DataFrame, chosen: np.ndarray, phase_of: np.n
     return Plan(out, phases, total, status, objective, lim, coverage_km, seconds, solver, cuts, name)
 
 
-def _phase_row(q: int, here: np.ndarray, first: np.ndarray, pop: np.ndarray, inc: np.ndarray,
+def _phase_row(q: int, here: np.ndarray, first: np.ndarray, via: np.ndarray, pop: np.ndarray, inc: np.ndarray,
                all_incidents: float, p: _Problem, lim: Limits) -> dict[str, Any]:
     officers, cost = float(p.officers[here].sum()), float(p.cost[here].sum())
     incidents = float(np.nansum(inc[here])) if not np.isnan(inc).all() else np.nan
@@ -1297,6 +1300,8 @@ def _phase_row(q: int, here: np.ndarray, first: np.ndarray, pop: np.ndarray, inc
         "cost": cost,
         "population": float(np.nansum(pop[here])),
         "population_reached": float(np.nansum(pop[first])),
+        "neighbours_reached": int(via.sum()),
+        "neighbour_population_reached": float(np.nansum(pop[via])),
         "incidents": incidents,
         "incident_share": float(incidents / all_incidents) if all_incidents and np.isfinite(all_incidents) else np.nan,
         "capacity_used": officers / lim.capacity if lim.capacity else np.nan,

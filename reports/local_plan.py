@@ -65,6 +65,11 @@ def category_label(code: str | None, t: Translator) -> str:
     return default_taxonomy().label(code, t.lang)
 
 
+def _raised_by(code: str | None, t: Translator) -> str:
+    label = RAISED_BY_LABELS.get(code) if isinstance(code, str) else None
+    return t(label) if label else "–"
+
+
 def diagnosis_map(diagnosis: Mapping[str, Any], shape: shapely.Geometry, t: Translator, *, demo: bool) -> bytes:
     """The unit, its significant hot spot cells (numbered) and its black spots."""
     layers: list = [PolygonLayer(_unit_frame(shape), **_UNIT)]
@@ -178,8 +183,7 @@ def _priorities(doc: PdfDocument, priorities: gpd.GeoDataFrame, shape: shapely.G
         return
     doc.image(priorities_map(priorities, shape, t, demo=demo), width_mm=180,
               caption=t("Priorities of the plan; the number is the rank."))
-    rows = [[int(r["rank"]), r["title"], category_label(r.get("category"), t),
-             t(RAISED_BY_LABELS[r["raised_by"]]) if r.get("raised_by") in RAISED_BY_LABELS else "–",
+    rows = [[int(r["rank"]), r["title"], category_label(r.get("category"), t), _raised_by(r.get("raised_by"), t),
              t(KIND_LABELS.get(r["kind"], r["kind"])), r.get("description") or ""]
             for r in priorities.to_dict("records")]
     doc.table([t("Rank"), t("Priority"), t("Category"), t("Raised by"), t("Shape"), t("Description")], rows,
