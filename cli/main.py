@@ -54,11 +54,13 @@ def demo(
 ) -> None:
     """Regenerate demo rows only (``replace_demo`` keeps real records)."""
     from demo.generate import generate, summary
+    from demo.plans import add_demo_plan
 
     store = _store()
     start = time.perf_counter()
     frames = generate(seed, n_incidents=incidents)
     store.replace_demo(frames, kind="demo", file_name=f"proximite demo --seed {seed}")
+    add_demo_plan(store)
     figures = summary(frames)
     typer.echo(t("Demo data written to {url} in {seconds} s (seed {seed}).", url=store.url,
                  seconds=t.n(time.perf_counter() - start, 1), seed=seed))

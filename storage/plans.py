@@ -257,11 +257,12 @@ class PlansMixin:
     # -- the plan itself --------------------------------------------------------------------
 
     def create_plan(self, unit: Mapping[str, Any], *, title: str, period_start: dt.date, period_end: dt.date,
-                    notes: Mapping[str, str] | None = None, user: object = None) -> int:
+                    notes: Mapping[str, str] | None = None, is_demo: bool = False, user: object = None) -> int:
         """A new draft plan (version 1 of a new series) for ``unit``; returns its id.
 
         ``unit`` gives unit_level, unit_id, unit_name and the region/prefecture/sub-prefecture
         ids it lies in (:func:`exchange.plans.plan_unit` builds it from the boundaries).
+        ``is_demo`` marks the demo plan, removed by :meth:`delete_demo_plans`.
         """
         who = acting(user)
         level = unit.get("unit_level")
@@ -277,7 +278,7 @@ class PlansMixin:
         title = _text(title, 200)
         if not title:
             raise PlanError("title_missing", "a plan needs a title")
-        row.update(title=title, period_start=start, period_end=end, status="draft", version_no=1,
+        row.update(title=title, period_start=start, period_end=end, status="draft", version_no=1, is_demo=is_demo,
                    notes=json.dumps(_notes(notes or {}), ensure_ascii=False), created_by=who.name,
                    updated_at=_now())
         require_write(who, "security_plan", frame=pd.DataFrame([row]))
@@ -287,6 +288,17 @@ class PlansMixin:
             audit.record(conn, "create", username=who.name, table_name="security_plan", record_id=plan_id,
                          after=audit.snapshot(conn, "security_plan", plan_id))
         return plan_id
+
+    def delete_demo_plans(self, *, user: object = None) -> int:
+        """Remove the demo plans (every version, with their priorities, actions and follow-up); returns how many."""
+        who = acting(user)
+        require_write(who, "security_plan")
+        with self.engine.begin() as conn:
+            n = conn.execute(sa.delete(security_plan).where(security_plan.c.is_demo.is_(sa.true()))).rowcount
+            if n:
+                audit.record(conn, "delete", username=who.name, table_name="security_plan",
+                             detail=f"{n} demo plan version(s) removed")
+        return int(n)
 
     def update_plan(self, plan_id: int, values: Mapping[str, Any], *, version: int, user: object = None) -> int:
         """Change a draft's title, period or diagnosis notes, read at ``version``; returns the new version.

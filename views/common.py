@@ -40,8 +40,10 @@ def ensure_demo_loaded(_store: Store, store_url: str) -> bool:
     if not _store.is_empty():
         return False
     from demo.generate import generate
+    from demo.plans import add_demo_plan
 
     _store.replace_demo(generate(), kind="demo", file_name="proximite demo")
+    add_demo_plan(_store)
     return True
 
 

@@ -65,6 +65,8 @@ def test_council_goes_from_diagnosis_to_adopted_plan_and_follows_it_up(demo_url)
     assert not at.exception, at.exception
     store = open_store(demo_url)
     plans = store.plans()
+    assert plans["is_demo"].tolist().count(True) == 1  # the demo plan of Kaloum, loaded on first start
+    plans = plans[~plans["is_demo"]]
     assert len(plans) == 1 and plans["unit_id"].iloc[0] == "GN-C-MATAM"
     assert plans["title"].iloc[0].startswith("Local security plan of Matam")
     plan_id = int(plans["id"].iloc[0])
