@@ -4,13 +4,20 @@ Both work on the store named by ``PROXIMITE_DATABASE_URL``, SQLite or PostGIS; a
 backup made on one restores on the other. A restore replaces everything in the
 database, so it shows what the file holds and asks first unless ``--yes``.
 Refusals (damaged file, newer schema...) exit with status 2 and change nothing.
+
+Both are for whoever runs the server: a backup holds every record, sensitive
+reports and accounts included, so the app never offers it. Like ``proximite
+users``, the commands act as the trusted local system, recorded in the audit log
+as ``cli:<login>`` (a backup as an ``export``, a restore in the restored log);
+``--user NAME`` records an administrator's account instead, and is refused unless
+that account is an active administrator of the database.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -55,6 +62,21 @@ def _store() -> Store:
         raise typer.Exit(2) from exc
 
 
+def _operator(store: Store, user: str | None,
+              refused: str = N_("Restore refused: {user} is not an active administrator of {url}.")) -> Any:
+    """Who acts: ``cli:<login>`` (the local system), or the active administrator named by ``--user``."""
+    from storage.roles import ADMINISTRATOR, acting
+
+    if user is None:
+        return acting(None, name=f"cli:{os.environ.get('USER') or os.environ.get('LOGNAME') or 'local'}")
+    account = store.get_user(user)
+    if account is None or account.role != ADMINISTRATOR:
+        typer.echo(t(refused, user=user.strip(), url=store.url), err=True)
+        typer.echo(t("Nothing was changed."), err=True)
+        raise typer.Exit(2)
+    return account
+
+
 def _refused(exc: Exception) -> typer.Exit:
     """Print why a backup file was refused (translated reason, English detail) and return the exit."""
     code, detail = getattr(exc, "code", ""), getattr(exc, "detail", str(exc))
@@ -66,13 +88,21 @@ def _refused(exc: Exception) -> typer.Exit:
 
 def backup_command(
     file: Annotated[Path, typer.Argument(help=t("Backup file to write (a ZIP file, replaced if it exists)."))],
+    user: Annotated[str | None, typer.Option("--user", help=t("Administrator account who makes the backup "
+                                                              "(recorded in the audit log)."))] = None,
 ) -> None:
-    """One consistent snapshot of every table, whatever the backend."""
-    from storage.backup import BackupError, backup
+    """One consistent snapshot of every table, whatever the backend; the export is audited."""
+    import json
+
+    from storage.backup import BackupError, backup, file_sha256
 
     store = _store()
     try:
+        operator = _operator(store, user, refused=N_("Backup refused: {user} is not an active administrator of "
+                                                     "{url}."))
         manifest = backup(store, file)
+        store.record_audit("export", user=operator, detail=json.dumps(
+            {"backup": file.name, "sha256": file_sha256(file), "rows": manifest.total_rows}, ensure_ascii=False))
     except (OSError, BackupError) as exc:
         typer.echo(t("Cannot write the backup {file}: {error}", file=file, error=exc), err=True)
         raise typer.Exit(2) from exc
@@ -87,8 +117,10 @@ def backup_command(
 def restore_command(
     file: Annotated[Path, typer.Argument(help=t("Backup file made by “proximite backup”."))],
     yes: Annotated[bool, typer.Option("--yes", "-y", help=t("Do not ask for confirmation."))] = False,
+    user: Annotated[str | None, typer.Option("--user", help=t("Administrator account who restores (recorded in "
+                                                              "the audit log)."))] = None,
 ) -> None:
-    """Replace the whole database with the backup, all or nothing."""
+    """Replace the whole database with the backup, all or nothing; the restore is audited."""
     from storage.backup import BackupError, read_manifest, restore
 
     try:
@@ -101,13 +133,14 @@ def restore_command(
                  tables=t.n(len(manifest.tables))))
     store = _store()
     try:
+        operator = _operator(store, user)
         question = t("Restoring replaces everything in {url} (records, demo data, accounts, audit log) with this "
                      "backup. Continue?", url=store.url)
         if not yes and not typer.confirm(question, default=False):
             typer.echo(t("Restore cancelled: nothing was changed."), err=True)
             raise typer.Exit(1)
         try:
-            restored = restore(store, file)
+            restored = restore(store, file, by=operator)
         except BackupError as exc:
             raise _refused(exc) from exc
     finally:

@@ -126,7 +126,7 @@ def rollout_command(
     files = plan_to_files(result, out, t)
     plan = result.plan
     for code in candidates.attrs.get("notes", []):
-        typer.echo(t(NOTE_LABELS[code]))
+        typer.echo(t(NOTE_LABELS[code], n=candidates.attrs.get("threshold", "")))
     if result.scores.dropped:
         typer.echo(t("Criteria without any value, left out: {keys}.", keys=", ".join(result.scores.dropped)))
     typer.echo(t("Scenario {name}: plan {status}, solved in {seconds} s ({solver}).", name=scenario.name,

@@ -110,12 +110,22 @@ def create_command(
     password_stdin: Annotated[bool, typer.Option("--password-stdin",
                                                  help=t("Read the password from the first line of standard "
                                                         "input."))] = False,
+    sso: Annotated[bool, typer.Option("--sso", help=t("No password: the person signs in with single sign-on "
+                                                      "only (the user name must be their e-mail address)."))] = False,
 ) -> None:
-    """``--admin`` is ``--role administrator``; the two together must agree."""
+    """``--admin`` is ``--role administrator``; the two together must agree.
+
+    Single sign-on maps an identity to the account whose user name is its e-mail address, so
+    any account named by an address can use it; ``--sso`` only leaves the password out.
+    """
     from storage.roles import ADMINISTRATOR, AccountError, check_role
+    from storage.users import looks_like_email, normalize_username
 
     if admin and role not in (None, ADMINISTRATOR):
         raise _fail(t("--admin and --role {role} contradict each other.", role=role))
+    if sso and password_stdin:
+        raise _fail(t("--sso and --password-stdin contradict each other: an account for single sign-on has no "
+                      "password."))
     role = ADMINISTRATOR if admin else role
     if role is None:
         raise _fail(t("Give a role with --role (or --admin)."))
@@ -124,13 +134,16 @@ def create_command(
     try:
         check_role(role, scopes)  # before asking for a password
         _check_units(scopes, store)
-        user = store.create_user(username, _password(password_stdin), role, scopes=scopes,
+        if sso and not looks_like_email(normalize_username(username)):
+            raise AccountError("sso_needs_email", f"{username!r} is not an e-mail address")
+        user = store.create_user(username, None if sso else _password(password_stdin), role, scopes=scopes,
                                  display_name=display_name, by=_operator())
     except AccountError as exc:
         raise _account_error(exc) from exc
     typer.echo(t("Account {username} created: {role}.", username=user.username, role=_role_text(user.role))
                + (" " + t("Units: {units}.", units=", ".join(f"{lv}:{u}" for lv, u in user.scopes))
-                  if user.scopes else ""))
+                  if user.scopes else "")
+               + (" " + t("Signs in with single sign-on only.") if sso else ""))
 
 
 @users_app.command("list", help=t("List the accounts."))

@@ -9,10 +9,12 @@ selects (pure, given that table, so a page can cache the table);
 Sources and rules
 -----------------
 * Incidents and sensitive (gender-based violence, child abuse) reports per unit
-  come from the store's GROUP BY with a viewer allowed to *count* sensitive
-  incidents (:data:`COUNTING_VIEWER`): counts only, never a point. With a
-  viewer who may not, the sensitive columns are unknown (NaN) for every unit,
-  not a suppressed 0. Files written here leave out sensitive counts.
+  come from the store's GROUP BY for the viewer given (default
+  :data:`COUNTING_VIEWER`, the local operator, who may count them): counts only,
+  never a point. For a viewer who may not see sensitive reports (a planner on
+  the page) they count in whole multiples of the suppression threshold, as
+  everywhere else, and the table says so (note ``sensitive_rounded``). Files
+  written here leave out sensitive counts.
 * Crashes: EPDO score (severity weights, default fatal 10, serious 5, slight 1)
   summed per unit through the crash table's unit columns.
 * Hot spots: Getis-Ord Gi* on H3 cells (default resolution 7, about 5 km²,
@@ -79,7 +81,8 @@ CANDIDATE_COLUMNS = [
 #: Codes of ``table.attrs["notes"]`` (what the table could not know).
 NOTE_LABELS: dict[str, str] = {
     "no_incidents": N_("No incident recorded in the period: incident criteria are unknown."),
-    "sensitive_hidden": N_("Sensitive reports cannot be counted with this role: that criterion is unknown."),
+    "sensitive_rounded": N_("Sensitive reports count in whole multiples of {n} for this role (so that no victim can "
+                            "be singled out): that criterion is rounded down."),
     "no_crashes": N_("No road crash recorded in the period: the crash criterion is unknown."),
     "no_located_incidents": N_("No incident with a true position: hot spots are unknown."),
     "no_trained_community": N_("No trained community yet: distances to one are unknown."),
@@ -442,9 +445,8 @@ def candidate_table(store: Store, level: str = "subprefecture", *, start: dt.dat
     else:
         incidents = counts["count"].reindex(index).fillna(0).to_numpy(float)
         sensitive = counts["sensitive"].reindex(index).fillna(0).to_numpy(float)
-        if not viewer.can_see_sensitive:
-            notes.append("sensitive_hidden")
-            sensitive = np.full(len(index), np.nan)
+        if not viewer.sees_sensitive_everywhere:
+            notes.append("sensitive_rounded")
     out["incidents"], out["incidents_per_10000"] = incidents, _per_10000(incidents, people)
     out["sensitive"], out["sensitive_per_10000"] = sensitive, _per_10000(sensitive, people)
 
@@ -487,6 +489,7 @@ def candidate_table(store: Store, level: str = "subprefecture", *, start: dt.dat
         notes.append("no_trained_community")
     out = out[CANDIDATE_COLUMNS].reset_index(drop=True)
     out.attrs["notes"] = notes
+    out.attrs["threshold"] = int(viewer.suppression_threshold)
     return out
 
 
@@ -763,7 +766,7 @@ def _settings_table(result: RolloutResult, t: Translator) -> pd.DataFrame:
                      "label": t(crit.label_id), "direction": t(ro.DIRECTION_LABELS[crit.direction]),
                      "missing": result.scores.missing[crit.key]})
     rows += [{"setting": f"dropped:{key}", "value": "no value"} for key in result.scores.dropped]
-    rows += [{"setting": f"note:{code}", "value": t(NOTE_LABELS[code])}
+    rows += [{"setting": f"note:{code}", "value": t(NOTE_LABELS[code], n=result.candidates.attrs.get("threshold", ""))}
              for code in result.candidates.attrs.get("notes", [])]
     return pd.DataFrame(rows)
 

@@ -14,9 +14,9 @@ stamp=".venv/.setup-$target-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
   if [ "$target" = test ]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[postgis,fast]" --group dev
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[postgis,fast,sso]" --group dev
   else
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[postgis,fast]"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[postgis,fast,sso]"
   fi
   touch "$stamp"
 fi

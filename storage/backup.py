@@ -17,6 +17,11 @@ schema revision, checksums, Parquet schemas), then replaces the whole store in
 one transaction: either every table holds the file's rows, with their primary
 keys, or nothing changed. Errors carry a stable ``code`` the command line
 turns into a sentence in the user's language.
+
+A restore is itself written to the restored audit log, in the same transaction
+and after the file's own rows: who restored which file (name, SHA-256 of the
+whole file) and how many rows per table, so the history reads on across it. It
+needs an administrator (the command line is the trusted local system).
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 
+from storage import audit
+from storage.roles import acting, require_admin
 from storage.schema import metadata
 
 if TYPE_CHECKING:
@@ -66,6 +73,11 @@ RATIO_FREE_BYTES = 1024 * 1024
 PG_LOCK_TIMEOUT = "30s"
 _MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+#: How a restore appears in the audit log: an ``import`` (of a whole store from a file) whose ``detail`` is
+#: ``restore``. The schema's audit actions have no ``restore`` of their own yet: adding one needs a migration
+#: of the ``audit_log`` CHECK constraint, and then only these two constants change.
+RESTORE_ACTION = "import"
+RESTORE_DETAIL = "restore"
 
 
 class BackupError(ValueError):
@@ -453,15 +465,21 @@ def _parquet(archive: zipfile.ZipFile, entry: TableEntry) -> pq.ParquetFile:
 # -- restore -----------------------------------------------------------------------------------------
 
 
-def restore(store: Store, path: str | os.PathLike[str], *, replace: bool = True) -> Manifest:
+def restore(store: Store, path: str | os.PathLike[str], *, replace: bool = True, by: Any = None) -> Manifest:
     """Replace everything in ``store`` with the backup at ``path``, all or nothing; returns its manifest.
 
     The store is migrated first; the backup must come from exactly that schema revision
     (a newer one is refused: upgrade Proximité first). Primary keys are kept and id counters
     (SQLite's ``sqlite_sequence``, PostgreSQL sequences) continue after the highest id. With
-    ``replace=False`` a store holding any row is refused instead of emptied.
+    ``replace=False`` a store holding any row is refused instead of emptied. ``by`` is the
+    administrator restoring (None: the local system, named e.g. ``cli:<login>`` with
+    :func:`storage.roles.acting`); anyone else gets ``PermissionDenied`` before anything is read.
+    The restore is recorded in the restored audit log (see the module docstring).
     """
+    actor = acting(by)
+    require_admin(actor)
     with _open_backup(path) as (archive, manifest):
+        digest = file_sha256(path)
         store.migrate()
         _check_revision(manifest.schema_revision, store.schema_revision())
         tables = list(metadata.sorted_tables)
@@ -480,7 +498,30 @@ def restore(store: Store, path: str | os.PathLike[str], *, replace: bool = True)
             # Last, once every row is in: PostgreSQL's setval is not undone by a rollback.
             for t in tables:
                 _set_sequence(conn, t, max(tops[t.name] or 0, entries[t.name].sequence or 0))
+            # After the counters: the audit row takes the next id after the file's own history.
+            audit.record(conn, RESTORE_ACTION, username=actor.name, detail=RESTORE_DETAIL,
+                         after=restore_summary(manifest, Path(path).name, digest))
     return manifest
+
+
+def restore_summary(manifest: Manifest, file_name: str, sha256: str) -> dict[str, Any]:
+    """What the audit log keeps of a restore: the file, where it came from, and rows per table."""
+    return {"kind": RESTORE_DETAIL, "file_name": file_name, "sha256": sha256,
+            "backup_created_at": manifest.created_at.isoformat(), "backup_app_version": manifest.app_version,
+            "backup_dialect": manifest.dialect, "schema_revision": manifest.schema_revision,
+            "total_rows": manifest.total_rows, "rows": manifest.rows()}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of the whole backup file, read in blocks (it may be large)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise BackupError("unreadable", f"{path}: {exc.strerror or exc}") from exc
+    return digest.hexdigest()
 
 
 def _check_revision(found: str, head: str | None) -> None:

@@ -2,8 +2,10 @@
 
 Authorization lives here, where data is read: a caller that may not see
 sensitive incidents gets no row, coordinate or description of one, only
-counts per cell or unit, and counts below the suppression threshold are
-dropped so that no victim can be singled out. A commander with scopes sees
+counts per cell or unit, in whole multiples of the suppression threshold
+(rounded down: fewer than the threshold is none), so that no victim can be
+singled out, not even by subtracting two figures (two extents, two periods,
+two sets of categories) that differ by a few reports. A commander with scopes sees
 sensitive incidents of their units only (elsewhere: suppressed counts), and
 the viewer role gets no individual incident at all. Roles are defined in
 :mod:`storage.roles`; ``Viewer`` is re-exported here for existing callers.
@@ -114,9 +116,11 @@ class IncidentQueriesMixin:
 
         Columns ``key``, ``count`` (what the viewer may see), ``sensitive`` and ``suppressed``.
         Sensitive incidents the viewer may not see individually (all of them for most roles,
-        those outside the scope for a scoped commander) are dropped from a key where they
-        number fewer than the threshold, and the key is marked ``suppressed``; keys left
-        with nothing are dropped. A single SQL GROUP BY.
+        those outside the scope for a scoped commander) count in whole multiples of the
+        threshold, rounded down: 0-4 give 0, 5-9 give 5, 12 gives 10 (threshold 5). A key
+        that lost some is marked ``suppressed``; keys left with nothing are dropped. Since
+        every figure of hidden reports is a multiple of the threshold, so is the difference
+        of any two: subtraction never yields one to four reports. A single SQL GROUP BY.
         """
         allowed = {c.name for c in incident.c if c.name.startswith("h3_r")} | {"region_id", "prefecture_id",
                                                                                  "subprefecture_id", "category"}
@@ -134,9 +138,9 @@ class IncidentQueriesMixin:
         frame = pd.DataFrame(rows, columns=["key", "count", "sensitive", "hidden"])
         for name in ("count", "sensitive", "hidden"):
             frame[name] = pd.to_numeric(frame[name]).fillna(0).astype("int64")
-        small = (frame["hidden"] > 0) & (frame["hidden"] < viewer.suppression_threshold)
-        drop = frame["hidden"].where(small, 0)
+        step = int(viewer.suppression_threshold)
+        drop = frame["hidden"] % step  # what rounding down to a multiple of the threshold leaves out
         frame["count"] = frame["count"] - drop
         frame["sensitive"] = frame["sensitive"] - drop
-        frame["suppressed"] = small.to_numpy(dtype=bool)
+        frame["suppressed"] = (drop > 0).to_numpy(dtype=bool)
         return frame[frame["count"] > 0].drop(columns="hidden").reset_index(drop=True)

@@ -11,12 +11,18 @@ the reason, and the reason is written to the audit log, never shown. After
 Account changes need an administrator (``by``: the acting :class:`User` or
 :class:`~storage.roles.Viewer`); ``by=None`` is the local command line, trusted
 like any process that can open the database. Every change is in the audit log.
+
+Single sign-on (OpenID Connect, ``st.login``) proves who someone is, never what
+they may do: :meth:`UsersMixin.login_sso` maps the identity's verified e-mail
+address to the local account of that user name, whose role and scopes apply. An
+identity without an active account gets nothing beyond the public figures.
+An account created without a password can only be reached that way.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +58,9 @@ _MAX_DISPLAY = app_user.c.display_name.type.length
 USER_COLUMNS = ("id", "username", "display_name", "role", "scopes", "active", "failed_logins", "locked_until",
                 "created_at", "last_login_at", "version")
 _DUMMY_HASHES: dict[tuple, str] = {}
+#: Why :meth:`UsersMixin.login_sso` gave no account (the page explains each one; the audit log keeps it).
+SSO_REFUSALS = ("no_email", "email_not_verified", "no_account", "inactive")
+_MAX_PROVIDER = 40
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,37 @@ def check_password(password: str, username: str) -> None:
         raise AccountError("password_is_username", "the password must not be the user name")
 
 
+def looks_like_email(name: str) -> bool:
+    """One ``@`` with something on each side and a dot in the domain: enough to tell an address from a login."""
+    local, at, domain = name.partition("@")
+    return bool(at and local and "." in domain.strip(".") and "@" not in domain)
+
+
+def sso_email(identity: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The user name an OpenID Connect identity (``st.user``) may open, or None and why not.
+
+    Only the ``email`` claim counts, and only when the provider says it checked it
+    (``email_verified``): a provider that lets people type any address would otherwise
+    let them pick an account. The address is lower-cased like a user name; one that
+    cannot be a user name (e.g. with ``+``) matches no account.
+    """
+    email = identity.get("email")
+    if not isinstance(email, str) or not looks_like_email(email.strip().lower()):
+        return None, "no_email"  # a login name such as "admin" would otherwise open that local account
+    verified = identity.get("email_verified")
+    if verified is not True and str(verified).strip().lower() != "true":  # some providers send the string
+        return None, "email_not_verified"
+    try:
+        return normalize_username(email), None
+    except AccountError:
+        return None, "no_account"
+
+
+def _provider_name(identity: Mapping[str, Any], provider: str | None) -> str:
+    name = provider or identity.get("provider") or "default"
+    return re.sub(r"[^A-Za-z0-9.-]", "", str(name))[:_MAX_PROVIDER] or "default"
+
+
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite gives naive UTC datetimes back; PostgreSQL aware ones."""
     if value is None:
@@ -123,21 +163,29 @@ class UsersMixin(audit.AuditMixin):
 
     # -- accounts ---------------------------------------------------------------------------
 
-    def create_user(self, username: str, password: str, role: str, *, scopes: Iterable[str | Sequence[str]] = (),
-                    display_name: str | None = None, by: Any = None) -> User:
+    def create_user(self, username: str, password: str | None, role: str, *,
+                    scopes: Iterable[str | Sequence[str]] = (), display_name: str | None = None,
+                    by: Any = None) -> User:
         """Create an active account; ``scopes`` as ``"level:unit"`` strings or pairs. Returns the new user.
 
+        ``password=None`` makes a single-sign-on account: no password can open it, so its
+        user name must be the e-mail address the identity provider vouches for.
         Raises :class:`~storage.roles.AccountError` (``username_invalid``, ``username_taken``,
-        ``role_unknown``, ``scope_*``, ``password_*``) and ``PermissionDenied`` when ``by``
-        is not an administrator.
+        ``role_unknown``, ``scope_*``, ``password_*``, ``sso_needs_email``) and
+        ``PermissionDenied`` when ``by`` is not an administrator.
         """
         actor = acting(by)
         require_admin(actor)
         name = normalize_username(username)
         checked = check_role(role, scopes)
-        check_password(password, name)
+        if password is None:
+            if not looks_like_email(name):
+                raise AccountError("sso_needs_email", f"an account without a password needs an e-mail address as "
+                                                      f"user name, not {name!r}")
+        else:
+            check_password(password, name)
         display = (" ".join(str(display_name).split())[:_MAX_DISPLAY] or None) if display_name is not None else None
-        hashed = self.password_hasher.hash(password)
+        hashed = None if password is None else self.password_hasher.hash(password)
         try:
             with self.engine.begin() as conn:
                 if conn.execute(sa.select(app_user.c.id).where(app_user.c.username == name)).first() is not None:
@@ -313,6 +361,38 @@ class UsersMixin(audit.AuditMixin):
                          detail="rehashed" if "password_hash" in values else None, at=now)
             return _user(row, _read_scopes(conn, row["id"]))
 
+    def login_sso(self, identity: Mapping[str, Any], *, provider: str | None = None,
+                  now: datetime | None = None) -> tuple[User | None, str | None]:
+        """The active account an OpenID Connect identity maps to, or ``(None, reason)``.
+
+        ``identity`` is what ``st.user`` holds after ``st.login`` (``email``,
+        ``email_verified``, ``provider``...). The account's role and scopes apply; without
+        one (``reason`` in :data:`SSO_REFUSALS`) the caller must fall back to the viewer
+        role. Audited like a password login: ``login`` with ``detail`` ``sso:<provider>``,
+        ``login_failed`` with the reason otherwise. A password lockout does not block it
+        (the lockout stops password guessing; the provider did the authentication).
+        """
+        now = _aware(now) or datetime.now(UTC)
+        via = f"sso:{_provider_name(identity, provider)}"
+        name, reason = sso_email(identity)
+        row = None
+        if name is not None:
+            with self.engine.connect() as conn:
+                row = conn.execute(sa.select(app_user).where(app_user.c.username == name)).mappings().first()
+            if row is None:
+                reason = "no_account"
+            elif not row["active"]:
+                reason = "inactive"
+        attempted = name or str(identity.get("email") or "?").strip()[:120] or "?"
+        with self.engine.begin() as conn:
+            if reason is not None:
+                audit.record(conn, "login_failed", username=attempted, table_name="app_user",
+                             record_id=None if row is None else row["id"], detail=f"{via} {reason}", at=now)
+                return None, reason
+            conn.execute(app_user.update().where(app_user.c.id == row["id"]).values(last_login_at=now))
+            audit.record(conn, "login", username=name, table_name="app_user", record_id=row["id"], detail=via, at=now)
+            return _user(row, _read_scopes(conn, row["id"])), None
+
 
 # -- helpers ------------------------------------------------------------------------------------
 
@@ -356,5 +436,6 @@ def _keep_an_administrator(conn: sa.Connection, user_id: int) -> None:
         raise AccountError("last_administrator", "the last active administrator cannot be removed or demoted")
 
 
-__all__ = ["LOCKOUT_DURATION", "MAX_FAILED_LOGINS", "MIN_PASSWORD_LENGTH", "AccountError", "PermissionDenied",
-           "User", "UsersMixin", "check_password", "normalize_username"]
+__all__ = ["LOCKOUT_DURATION", "MAX_FAILED_LOGINS", "MIN_PASSWORD_LENGTH", "SSO_REFUSALS", "AccountError",
+           "PermissionDenied", "User", "UsersMixin", "check_password", "looks_like_email", "normalize_username",
+           "sso_email"]

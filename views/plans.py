@@ -720,7 +720,8 @@ def _overview(t: Translator, viewer: Viewer) -> None:
 def render() -> None:
     t = translator()
     st.title(t("Local security plan"))
-    show_flashes()
+    with st.container():  # always one element, flash or not: the tabs below keep their place and their open tab
+        show_flashes()
     st.caption(t("The Local Security and Crime Prevention Council draws up its plan here: diagnosis from the "
                  "data, priorities on the map, actions, adoption, then follow-up."))
     demo_notice(t)

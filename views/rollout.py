@@ -31,7 +31,8 @@ from i18n.reasons import reason_text
 from layers import basemap, boundaries
 from layers.base import Legend, esc
 from layers.mapframe import TileConfig, finish, make_map
-from views.common import demo_notice, get_store, has_demo, md_text, store_counts, translator
+from storage.roles import Viewer
+from views.common import current_viewer, demo_notice, get_store, has_demo, md_text, store_counts, translator
 from views.incident_filters import unit_label, unit_options
 
 LEVELS = {"prefecture": N_("Prefectures"), "subprefecture": N_("Sub-prefectures")}
@@ -97,10 +98,12 @@ WEIGHT_MAX = 5.0
 
 @st.cache_data(ttl=600, max_entries=8, show_spinner=False)
 def _candidates(store_url: str, version: tuple, level: str, start: date, end: date, rule: str = "area",
-                population_key: str = "", _population: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The candidate table; an imported population is keyed by its file's hash (the frame is not hashed)."""
+                population_key: str = "", _population: pd.DataFrame | None = None,
+                viewer: Viewer | None = None) -> pd.DataFrame:
+    """The candidate table, counted for ``viewer`` (sensitive reports in whole fives for a planner); an
+    imported population is keyed by its file's hash (the frame is not hashed)."""
     return rx.candidate_table(get_store(), level, start=start, end=end, population_rule=rule,
-                              population_table=_population)
+                              population_table=_population, viewer=viewer)
 
 
 # --- population ---------------------------------------------------------------------------------------
@@ -192,6 +195,8 @@ def _population_summary(t: Translator, slot: Any, candidates: pd.DataFrame,
                        level=t(LEVELS[imported.level]), known=t.n(known), total=t.n(total)))
     slot.caption(t("Population used: {source}.", source=md_text(_population_text(
         t, candidates, imported.file_name if imported else None))))
+    for code in candidates.attrs.get("notes", []):
+        slot.caption(t(rx.NOTE_LABELS[code], n=candidates.attrs.get("threshold", "")))
     if known < total:
         slot.warning(t("{n} candidate units have no population figure: their rates per inhabitant are unknown and "
                        "the missing-value rule applies to them.", n=t.n(total - known)))
@@ -570,7 +575,7 @@ def render() -> None:
     with st.spinner(t("Assembling the indicators…")):
         candidates = _candidates(get_store().url, tuple(sorted(store_counts(get_store().url).items())), level,
                                  start, end, rule, imported.sha256 if imported else "",
-                                 imported.table if imported else None)
+                                 imported.table if imported else None, current_viewer())
     _population_summary(t, summary, candidates, imported)
     with st.expander(t("Load a saved scenario"), expanded=False):
         _scenario_loader(t)

@@ -98,11 +98,13 @@ def test_hot_spots_per_unit_are_shares_of_its_cells(subs):
     assert share[subs["incidents"].idxmax()] > 0
 
 
-def test_a_viewer_who_may_not_see_sensitive_reports_gets_them_unknown_not_zero(store):
-    table = er.candidate_table(store, "prefecture", start=START, end=END, viewer=Viewer())
-    assert table["sensitive"].isna().all() and table["sensitive_per_10000"].isna().all()
-    assert "sensitive_hidden" in table.attrs["notes"]
-    assert table["incidents"].notna().all()
+def test_a_viewer_who_may_not_see_sensitive_reports_gets_them_in_whole_fives(store):
+    exact = er.candidate_table(store, "prefecture", start=START, end=END)
+    table = er.candidate_table(store, "prefecture", start=START, end=END, viewer=Viewer(role="planner"))
+    assert (table["sensitive"] % 5 == 0).all() and (table["sensitive"] <= exact["sensitive"]).all()
+    assert (exact["sensitive"] - table["sensitive"] < 5).all() and (exact["sensitive"] % 5 != 0).any()
+    assert "sensitive_rounded" in table.attrs["notes"] and "sensitive_rounded" not in exact.attrs["notes"]
+    assert (table["incidents"] == exact["incidents"] - (exact["sensitive"] - table["sensitive"])).all()
 
 
 def test_an_empty_store_gives_unknown_indicators_with_notes(tmp_path):

@@ -29,7 +29,7 @@ from demo.generate import generate
 from exchange.service import import_incidents
 from storage import Store, open_store
 from storage import backup as backup_module
-from storage.backup import MANIFEST, BackupError, backup, read_manifest, restore
+from storage.backup import MANIFEST, RESTORE_ACTION, RESTORE_DETAIL, BackupError, backup, read_manifest, restore
 from storage.schema import metadata
 from tests.conftest import postgres_admin_url
 
@@ -168,6 +168,21 @@ def _sequences(store: Store) -> dict[str, int]:
         return backup_module._read_sequences(conn, list(metadata.sorted_tables))
 
 
+def _restored(store: Store, restores: int = 1) -> dict[str, pd.DataFrame]:
+    """A restored store's tables without the audit rows the restores added (checked to be exactly those)."""
+    got = _dump(store)
+    log = got["audit_log"]
+    added = log.iloc[len(log) - restores:]
+    assert added["action"].tolist() == [RESTORE_ACTION] * restores, added
+    assert added["detail"].tolist() == [RESTORE_DETAIL] * restores, added
+    return {**got, "audit_log": log.iloc[:len(log) - restores]}
+
+
+def _after_restore(counters: dict[str, int], restores: int = 1) -> dict[str, int]:
+    """Id counters of a restored store: the file's, plus the audit rows of the restores."""
+    return counters | {"audit_log": counters.get("audit_log", 0) + restores}
+
+
 # -- round trips -----------------------------------------------------------------------------------
 
 
@@ -203,9 +218,9 @@ def test_round_trip_every_table_row_by_row(make_store: StoreFactory, demo_frames
     target = make_store()
     restored = restore(target, file)
     assert restored.rows() == manifest.rows()
-    _assert_same(before, _dump(target))
+    _assert_same(before, _restored(target))
     # Id counters continue where the source's stopped (deleted ids are not handed out again).
-    assert _sequences(target) == _sequences(source)
+    assert _sequences(target) == _after_restore(_sequences(source))
     new = target.add_record("instructor", {"name": "Nouveau formateur"}, today=TODAY)
     assert new == _sequences(source)["instructor"] + 1 > before["instructor"]["id"].max() + 1
     if target.dialect == "postgresql":  # generated geometries rebuilt from lon/lat and wkb
@@ -225,16 +240,18 @@ def test_cross_backend_sqlite_to_postgis_to_sqlite(sqlite_factory: StoreFactory,
 
     pg = pg_factory()
     restore(pg, tmp_path / "from-sqlite.zip")
-    _assert_same(original, _dump(pg))
+    _assert_same(original, _restored(pg))
     second = backup(pg, tmp_path / "from-postgis.zip")
-    # Same values give the same Parquet bytes, whichever backend they were read from.
-    assert [(e.name, e.rows, e.sha256) for e in second.tables] == [(e.name, e.rows, e.sha256) for e in first.tables]
+    # Same values give the same Parquet bytes, whichever backend they were read from (the audit log
+    # differs by the restore's own row).
+    assert ([(e.name, e.rows, e.sha256) for e in second.tables if e.name != "audit_log"]
+            == [(e.name, e.rows, e.sha256) for e in first.tables if e.name != "audit_log"])
     assert (first.dialect, second.dialect) == ("sqlite", "postgresql")
 
     back = sqlite_factory()
     restore(back, tmp_path / "from-postgis.zip")
-    _assert_same(original, _dump(back))
-    assert _sequences(back) == _sequences(lite)
+    _assert_same(original, _restored(back, restores=2))
+    assert _sequences(back) == _after_restore(_sequences(lite), restores=2)
 
 
 def test_restore_replaces_a_store_holding_other_rows(sqlite_factory: StoreFactory, tmp_path: Path) -> None:
@@ -245,14 +262,14 @@ def test_restore_replaces_a_store_holding_other_rows(sqlite_factory: StoreFactor
     target = sqlite_factory()
     _real_rows(target)
     restore(target, tmp_path / "b.zip")
-    _assert_same(_dump(source), _dump(target))
+    _assert_same(_dump(source), _restored(target))
     # replace=False refuses a store that holds anything, and leaves it as it is.
     with pytest.raises(BackupError) as refused:
         restore(target, tmp_path / "b.zip", replace=False)
     assert refused.value.code == "not_empty" and "instructor" in refused.value.detail
     empty = sqlite_factory()
     restore(empty, tmp_path / "b.zip", replace=False)
-    _assert_same(_dump(source), _dump(empty))
+    _assert_same(_dump(source), _restored(empty))
 
 
 # -- refusals: nothing changes ------------------------------------------------------------------
