@@ -13,16 +13,14 @@ import streamlit as st
 
 from exchange.export import to_csv
 from i18n import Translator
-from i18n.reasons import reason_text
 from storage.roles import ROLE_LABELS, ROLE_SCOPE_LEVELS, ROLES, AccountError
 from views.auth import current_user
-from views.common import current_viewer, flash, get_store, show_flashes, translator
+from views.common import account_error_text, current_viewer, flash, get_store, show_flashes, translator
 from views.incident_filters import unit_label, unit_options
 
 
 def _account_error(t: Translator, exc: AccountError) -> str:
-    text = reason_text(t, exc.code)
-    return text if text != exc.code else str(exc)
+    return account_error_text(t, exc)
 
 
 def _users(t: Translator) -> None:

@@ -34,10 +34,9 @@ from urllib.parse import urlparse
 import streamlit as st
 
 from i18n import N_, Translator
-from i18n.reasons import reason_text
 from storage.roles import PLANNER, ROLE_LABELS, VIEWER, AccountError, Viewer
 from storage.users import User
-from views.common import flash, get_store, show_flashes, translator
+from views.common import account_error_text, flash, get_store, show_flashes, translator
 
 #: A session ends after this much inactivity, and in any case after ``SESSION_MAX``.
 SESSION_IDLE = timedelta(minutes=int(os.environ.get("PROXIMITE_SESSION_IDLE_MINUTES", "60")))
@@ -305,8 +304,7 @@ def _first_administrator(t: Translator) -> None:
     try:  # as the local system: only possible while no account exists, from this machine
         get_store().create_user(username, password, "administrator", display_name=display or None)
     except AccountError as exc:
-        text = reason_text(t, exc.code)
-        st.error(t("Account not created: {reason}", reason=text if text != exc.code else str(exc)))
+        st.error(t("Account not created: {reason}", reason=account_error_text(t, exc)))
         return
     accounts_exist.clear()
     flash("success", t("Administrator created: log in with it."))

@@ -66,6 +66,16 @@ def current_viewer() -> Viewer:
     return session_viewer()
 
 
+def account_error_text(t: Translator, exc: Exception) -> str:
+    """An :class:`~storage.roles.AccountError` in the page's language (its code's message, limits filled in)."""
+    from storage.roles import ACCOUNT_ERRORS
+    from storage.users import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+    code = getattr(exc, "code", "")
+    limit = MIN_PASSWORD_LENGTH if code == "password_too_short" else MAX_PASSWORD_LENGTH
+    return t(ACCOUNT_ERRORS[code], n=limit) if code in ACCOUNT_ERRORS else str(exc)
+
+
 def taxonomy() -> Taxonomy:
     return default_taxonomy()
 
