@@ -54,10 +54,12 @@ _CSS = """
 
 
 class RefitWhenShown(MacroElement):
-    """Fit the bounds again the first time the map gets a real size.
+    """Fit the bounds again whenever the map's frame changes size, until the user moves the map.
 
     A map drawn in a hidden Streamlit tab starts at zero size, so its first fit
-    zooms right out; when the tab is shown the frame resizes and this fits again.
+    zooms right out; when the tab is shown the frame grows, sometimes in steps
+    (an in-between size first), so every new size fits again. Once the user
+    touches the map (drag, wheel, a zoom button, a key) their view is kept.
     """
 
     _template = Template(
@@ -65,19 +67,25 @@ class RefitWhenShown(MacroElement):
         {% macro script(this, kwargs) %}
         (function () {
             var map = {{ this._parent.get_name() }};
-            var fitted = map.getSize().x > 50 && map.getSize().y > 50;
+            var el = map.getContainer();
+            var size = map.getSize();
+            var last = (size.x > 50 && size.y > 50) ? size.x + 'x' + size.y : '';
+            var touched = false;
+            ['pointerdown', 'wheel', 'touchstart', 'keydown'].forEach(function (name) {
+                el.addEventListener(name, function () { touched = true; }, {passive: true});
+            });
             function refit() {
-                if (fitted) { return; }
-                var size = map.getSize();
+                if (touched) { return; }
                 map.invalidateSize();
-                size = map.getSize();
-                if (size.x > 50 && size.y > 50) {
-                    fitted = true;
+                var now = map.getSize();
+                var key = now.x + 'x' + now.y;
+                if (now.x > 50 && now.y > 50 && key !== last) {
+                    last = key;
                     map.fitBounds({{ this.bounds|tojson }});
                 }
             }
             window.addEventListener('resize', refit);
-            if (window.ResizeObserver) { new ResizeObserver(refit).observe(map.getContainer()); }
+            if (window.ResizeObserver) { new ResizeObserver(refit).observe(el); }
         })();
         {% endmacro %}
         """
