@@ -22,13 +22,11 @@ feature is listed by its number in the file and its name (:class:`Issue`);
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import tempfile
-import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +35,8 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
-from exchange.readers import MAX_ZIP_RATIO, MAX_ZIP_TOTAL, ReadError, _binary_kind, _blank_bytes, _load, _pick
+from exchange.readers import ReadError, _blank_bytes, _load
+from exchange.vector import LayerKind, VectorSource, materialize, read_raw, text_values
 from geo.boundaries import unit_names
 from geo.crs import WGS84
 from geo.names import normalize
@@ -79,8 +78,10 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 #: Words that mark a name column when no synonym matches exactly (``NOM_QRT``, ``Quartier_1``).
 _NAME_WORDS = ("nom", "name", "quartier", "district", "secteur", "neighbourhood", "neighborhood")
-_KML_UNSAFE = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
-_KML_ROOT = re.compile(rb"<(\w+:)?kml[\s>]", re.IGNORECASE)
+#: What a neighbourhood file must hold (KML and KMZ accepted).
+NEIGHBOURHOOD_LAYER = LayerKind("polygon", "neighbourhood",
+                                lambda detail: NeighbourhoodFileError("not_a_polygon_layer", detail),
+                                kml_unsafe=lambda detail: NeighbourhoodFileError("kml_unsafe", detail))
 
 __all__ = ["DROP_REASONS", "ERROR_CODES", "FLAG_CODES", "Issue", "NeighbourhoodError", "NeighbourhoodFileError",
            "NeighbourhoodLayer", "NeighbourhoodReport", "ReadError", "check_drawn", "import_neighbourhoods",
@@ -152,17 +153,6 @@ class NeighbourhoodLayer:
     report: NeighbourhoodReport
 
 
-@dataclass
-class _Source:
-    path: Path
-    layers: list[str | None]
-    file_format: str
-    notes: list[str] = field(default_factory=list)
-
-
-# --- entry points -----------------------------------------------------------------------------------
-
-
 def read_neighbourhoods(data: bytes | Path | str | Any, file_name: str | None = None, *,
                         layer: str | int | None = None, name_column: str | None = None,
                         existing: Callable[[set[tuple[str, str]]], set[tuple[str, str]]] | None = None,
@@ -178,7 +168,7 @@ def read_neighbourhoods(data: bytes | Path | str | Any, file_name: str | None = 
         raise ReadError("empty_file", f"{name or 'the file'} is empty ({len(raw)} bytes)")
     sha = hashlib.sha256(raw).hexdigest()
     with tempfile.TemporaryDirectory(prefix="proximite-neighbourhoods-") as tmp:
-        source = _materialize(raw, Path(tmp), layer)
+        source = materialize(raw, Path(tmp), layer, NEIGHBOURHOOD_LAYER)
         geoms, fields, crs, notes = _read_layers(source)
     return _build(name, sha, source, geoms, fields, crs, notes, name_column, existing)
 
@@ -253,152 +243,18 @@ def shape_messages(t: Translator, check: ShapeCheck) -> tuple[list[str], list[st
 # --- finding the layers -----------------------------------------------------------------------------
 
 
-def _materialize(raw: bytes, tmp: Path, layer: str | int | None) -> _Source:
-    """Write the upload where GDAL can read it and pick the layer(s)."""
-    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
-        return _from_zip(raw, tmp, layer)
-    if raw.startswith(b"SQLite format 3\x00"):
-        path = tmp / "upload.gpkg"
-        path.write_bytes(raw)
-        return _choose_layer(path, "gpkg", layer)
-    kind = _binary_kind(raw)
-    if kind is not None:
-        raise ReadError("unknown_format", f"the content is {kind}, not a neighbourhood layer")
-    head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head.startswith(b"{"):
-        path = tmp / "upload.geojson"
-        path.write_bytes(raw)
-        return _choose_layer(path, "geojson", layer)
-    if head.startswith(b"<") and _KML_ROOT.search(raw[:65536]):
-        return _kml(raw, tmp / "upload.kml", "kml", layer)
-    raise ReadError("unknown_format", "not GeoJSON, a GeoPackage, a zipped Shapefile or KML")
-
-
-def _kml(raw: bytes, path: Path, fmt: str, wanted: str | int | None) -> _Source:
-    """KML (or a KMZ's main KML) in an ASCII-compatible encoding, so the declaration check below sees everything."""
-    if not _KML_ROOT.search(raw[:65536]):
-        raise ReadError("unknown_format", f"the {fmt} holds no <kml> root element in UTF-8 or a Latin encoding")
-    found = _KML_UNSAFE.search(raw)
-    if found:
-        raise NeighbourhoodFileError("kml_unsafe", f"the KML declares {found.group(1).decode().upper()} "
-                                     f"at byte {found.start()}")
-    path.write_bytes(raw)
-    return _choose_layer(path, fmt, wanted, every=True)
-
-
-def _choose_layer(path: Path, fmt: str, wanted: str | int | None, *, every: bool = False) -> _Source:
-    """The layer named, else the first polygon layer (or, for KML, every layer: folders are only grouping)."""
-    import pyogrio
-
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
-        raise ReadError("unreadable", f"the {fmt} file cannot be opened ({exc})") from exc
-    if len(layers) == 0:
-        raise ReadError("no_table", f"the {fmt} file has no layer")
-    names = [str(row[0]) for row in layers]
-    types = {str(row[0]): str(row[1] or "") for row in layers}
-    if wanted is not None:
-        chosen = _pick(names, names, wanted, "layer", default=None)
-        return _Source(path, [chosen], fmt, ["other_layers_ignored"] if len(names) > 1 else [])
-    if every:
-        return _Source(path, names, fmt)
-    notes = ["other_layers_ignored"] if len(names) > 1 else []
-    polygons = [n for n in names if "polygon" in types[n].lower()]
-    unknown = [n for n in names if types[n].lower() in ("", "unknown", "geometry", "geometrycollection")]
-    if polygons or unknown:
-        return _Source(path, [(polygons or unknown)[0]], fmt, notes)
-    listing = ", ".join(f"{n} ({types[n]})" for n in names)
-    raise NeighbourhoodFileError("not_a_polygon_layer", f"no polygon layer among: {listing}")
-
-
-def _safe_infos(raw: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
-    """The archive's entries, refusing paths that leave it and zip bombs."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ReadError("bad_zip", f"not a readable ZIP archive ({exc})") from exc
-    for info in infos:
-        parts = re.split(r"[\\/]", info.filename)
-        if info.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", info.filename) or ".." in parts:
-            raise ReadError("zip_unsafe", f"archive entry {info.filename!r} points outside the archive")
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_ZIP_TOTAL and total > MAX_ZIP_RATIO * packed:
-        raise ReadError("zip_unsafe", f"the archive unpacks to {total:,} bytes from {packed:,}")
-    return archive, [i for i in infos if not i.is_dir() and "__MACOSX" not in i.filename
-                     and not PurePosixPath(i.filename).name.startswith("._")]
-
-
-def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    try:
-        return archive.read(info)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise ReadError("bad_zip", f"cannot extract {info.filename} ({exc})") from exc
-
-
-def _from_zip(raw: bytes, tmp: Path, wanted: str | int | None) -> _Source:
-    """A zipped Shapefile (the first polygon one, or the one named) or a KMZ (its main KML)."""
-    archive, infos = _safe_infos(raw)
-    shp = [i for i in infos if i.filename.lower().endswith(".shp")]
-    if not shp:
-        kml = sorted((i for i in infos if i.filename.lower().endswith(".kml")),
-                     key=lambda i: (PurePosixPath(i.filename).name.lower() != "doc.kml", i.filename))
-        if not kml:
-            raise ReadError("unknown_format", "a ZIP archive without a Shapefile (.shp) or KML inside")
-        return _kml(_extract(archive, kml[0]), tmp / "upload.kml", "kmz", wanted)
-    by_lower = {i.filename.lower(): i for i in infos}
-    layers: dict[str, Path] = {}
-    for k, entry in enumerate(shp):
-        stem = entry.filename[:-4]
-        folder = tmp / f"layer{k}"
-        folder.mkdir()
-        for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
-            info = by_lower.get((stem + suffix).lower())
-            if info is None:
-                if suffix in (".shx", ".dbf"):
-                    raise ReadError("unreadable", f"the Shapefile {entry.filename} has no {suffix} beside it")
-                continue
-            (folder / ("layer" + suffix)).write_bytes(_extract(archive, info))
-        layers[PurePosixPath(stem).name] = folder / "layer.shp"
-    names = list(layers)
-    notes = ["other_layers_ignored"] if len(names) > 1 else []
-    if wanted is not None:
-        name = _pick(names, names, wanted, "layer", default=None)
-        return _Source(layers[name], [name], "shapefile", notes)
-    import pyogrio
-
-    for name in names:
-        try:
-            kind = str(pyogrio.read_info(layers[name]).get("geometry_type") or "")
-        except Exception as exc:
-            raise ReadError("unreadable", f"the Shapefile {name} cannot be read ({exc})") from exc
-        if "polygon" in kind.lower():
-            return _Source(layers[name], [name], "shapefile", notes)
-    raise NeighbourhoodFileError("not_a_polygon_layer", f"no polygon layer among the Shapefiles: {', '.join(names)}")
-
-
-def _read_layers(source: _Source) -> tuple[np.ndarray, pd.DataFrame, str | None, list[str]]:
+def _read_layers(source: VectorSource) -> tuple[np.ndarray, pd.DataFrame, str | None, list[str]]:
     """Geometries in EPSG:4326 (``None`` where missing, ``False`` where unreadable), attributes, source CRS."""
-    import pyogrio
-
     notes = list(source.notes)
     geoms: list[np.ndarray] = []
     tables: list[pd.DataFrame] = []
     crs_seen: str | None = None
     for layer in source.layers:
-        try:
-            meta, _, wkb, values = pyogrio.raw.read(source.path, layer=layer if source.file_format != "shapefile"
-                                                    else None)
-        except Exception as exc:
-            raise ReadError("unreadable", f"the {source.file_format} layer cannot be read ({exc})") from exc
-        fields = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values, strict=True)})
+        meta, wkb, fields = read_raw(source, layer)
         if wkb is None:
             if len(source.layers) == 1:
                 raise NeighbourhoodFileError("not_a_polygon_layer", "the layer is a table without geometry")
             continue
-        wkb = np.asarray(wkb, dtype=object)
         parsed = shapely.from_wkb(wkb, on_invalid="ignore")
         unreadable = pd.notna(wkb) & pd.isna(parsed)
         crs = meta.get("crs")
@@ -453,20 +309,6 @@ def _detect_columns(columns: list[str], text: pd.DataFrame, name_column: str | N
     return out
 
 
-def _text(values: pd.Series | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, None, dtype=object)
-    out = []
-    for v in values.astype(object):
-        if v is None or v is pd.NA or (isinstance(v, float) and not np.isfinite(v)):
-            out.append(None)
-            continue
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)  # numbers read as floats (Shapefile): "12" not "12.0"
-        out.append(" ".join(str(v).split()) or None)
-    return np.array(out, dtype=object)
-
-
 def _alt_names(values: np.ndarray) -> np.ndarray:
     """Other names split on ``;`` or ``|`` (OSM writes ``alt_name=A;B``), stored ``|``-separated."""
     out = []
@@ -476,7 +318,7 @@ def _alt_names(values: np.ndarray) -> np.ndarray:
     return np.array(out, dtype=object)
 
 
-def _build(file_name: str, sha: str, source: _Source, geoms: np.ndarray, fields: pd.DataFrame, crs: str | None,
+def _build(file_name: str, sha: str, source: VectorSource, geoms: np.ndarray, fields: pd.DataFrame, crs: str | None,
            notes: list[str], name_column: str | None,
            existing: Callable[[set[tuple[str, str]]], set[tuple[str, str]]] | None) -> NeighbourhoodLayer:
     n = len(geoms)
@@ -493,8 +335,8 @@ def _build(file_name: str, sha: str, source: _Source, geoms: np.ndarray, fields:
     columns = _detect_columns(list(fields.columns), fields, name_column)
     if columns["name"] is None:
         raise NeighbourhoodFileError("no_name_column", f"no name column among: {', '.join(fields.columns)}")
-    names = _text(fields[columns["name"]], n)
-    alt = _alt_names(_text(fields[columns["alt_names"]] if columns["alt_names"] else None, n))
+    names = text_values(fields[columns["name"]], n)
+    alt = _alt_names(text_values(fields[columns["alt_names"]] if columns["alt_names"] else None, n))
 
     clean = clean_polygons(raw)
     reason = clean.reason.copy()

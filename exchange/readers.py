@@ -1022,7 +1022,9 @@ def _lonlat(
 # --------------------------------------------------------------------------- ZIP: XLSX / Shapefile
 
 
-def _read_zip(raw: bytes, ext: str, sheet: str | int | None, notes: _Notes) -> _Parts:
+def open_zip(raw: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    """A ZIP upload's archive and entries, once entries that leave the archive (absolute paths, drive
+    letters, ``..``) and decompression bombs are refused; nothing is extracted yet."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(raw))
         infos = archive.infolist()
@@ -1041,6 +1043,19 @@ def _read_zip(raw: bytes, ext: str, sheet: str | int | None, notes: _Notes) -> _
             f"the archive unpacks to {total:,} bytes from {packed:,} "
             f"(over {MAX_ZIP_RATIO}x and {MAX_ZIP_TOTAL:,} bytes)",
         )
+    return archive, infos
+
+
+def zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """One entry's bytes; a damaged or encrypted entry is a ``bad_zip`` error, not a crash."""
+    try:
+        return archive.read(info)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise ReadError("bad_zip", f"cannot extract {info.filename} ({exc})") from exc
+
+
+def _read_zip(raw: bytes, ext: str, sheet: str | int | None, notes: _Notes) -> _Parts:
+    archive, infos = open_zip(raw)
     names = {i.filename for i in infos}
     shp = [
         i
@@ -1168,16 +1183,7 @@ def _read_zipped_shapefile(
         )
     with tempfile.TemporaryDirectory(prefix="proximite-shp-") as tmp:
         for suffix, info in parts.items():
-            try:
-                Path(tmp, "layer" + suffix).write_bytes(archive.read(info))
-            except (
-                zipfile.BadZipFile,
-                OSError,
-                EOFError,
-                RuntimeError,
-                NotImplementedError,
-            ) as exc:
-                raise ReadError("bad_zip", f"cannot extract {info.filename} ({exc})") from exc
+            Path(tmp, "layer" + suffix).write_bytes(zip_member(archive, info))
         return _read_vector(Path(tmp, "layer.shp"), None, "shapefile", notes)
 
 

@@ -15,13 +15,10 @@ drop reason and note into a sentence.
 from __future__ import annotations
 
 import hashlib
-import io
-import re
 import tempfile
-import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +27,8 @@ import pandas as pd
 import geopandas as gpd
 import shapely
 
-from exchange.readers import MAX_ZIP_RATIO, MAX_ZIP_TOTAL, ReadError, _binary_kind, _blank_bytes, _load, _pick
+from exchange.readers import ReadError, _blank_bytes, _load
+from exchange.vector import LayerKind, VectorSource, materialize, read_raw, text_values
 from geo.blackspots import line_lengths_m
 from geo.boundaries import load_outline
 from geo.crs import WGS84, transformer, utm_epsg_for
@@ -57,6 +55,8 @@ FIELD_SYNONYMS: dict[str, tuple[str, ...]] = {
     "road_class": ("highway", "road class", "class", "classe", "fclass", "type", "type route", "categorie",
                    "category", "hierarchie", "niveau"),
 }
+#: What a road file must hold.
+ROAD_LAYER = LayerKind("line", "road", lambda detail: RoadFileError("not_a_line_layer", detail))
 _LINE_TYPES = (1, 5)  # shapely type ids of LineString and MultiLineString
 _CONTAINER_TYPES = (7,)  # GeometryCollection: not a road either
 
@@ -113,14 +113,6 @@ class RoadLayer:
     report: RoadReport
 
 
-@dataclass
-class _Source:
-    path: Path
-    layer: str | None
-    file_format: str
-    notes: list[str] = field(default_factory=list)
-
-
 # --- entry points -----------------------------------------------------------------------------------
 
 
@@ -132,7 +124,7 @@ def read_roads(data: bytes | Path | str | Any, file_name: str | None = None, *, 
         raise ReadError("empty_file", f"{name or 'the file'} is empty ({len(raw)} bytes)")
     sha = hashlib.sha256(raw).hexdigest()
     with tempfile.TemporaryDirectory(prefix="proximite-roads-") as tmp:
-        source = _materialize(raw, Path(tmp), layer)
+        source = materialize(raw, Path(tmp), layer, ROAD_LAYER)
         meta, geometry, fields = _read_layer(source)
     return _build(name, sha, source, meta, geometry, fields)
 
@@ -149,115 +141,15 @@ def import_roads(store: Store, data: bytes | Path | str | Any, file_name: str | 
     return result, batch_id
 
 
-# --- finding the layer ------------------------------------------------------------------------------
+# --- reading the layer ------------------------------------------------------------------------------
 
 
-def _materialize(raw: bytes, tmp: Path, layer: str | int | None) -> _Source:
-    """Write the upload where GDAL can read it and pick the layer."""
-    if raw.startswith((b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")):
-        return _zipped_shapefile(raw, tmp, layer)
-    if raw.startswith(b"SQLite format 3\x00"):
-        path = tmp / "upload.gpkg"
-        path.write_bytes(raw)
-        return _choose_layer(path, "gpkg", layer)
-    kind = _binary_kind(raw)
-    if kind is not None:
-        raise ReadError("unknown_format", f"the content is {kind}, not a road layer")
-    head = raw[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head.startswith(b"{"):
-        raise ReadError("unknown_format", "not GeoJSON, a GeoPackage or a zipped Shapefile")
-    path = tmp / "upload.geojson"
-    path.write_bytes(raw)
-    return _choose_layer(path, "geojson", layer)
-
-
-def _choose_layer(path: Path, fmt: str, wanted: str | int | None) -> _Source:
-    import pyogrio
-
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
-        raise ReadError("unreadable", f"the {fmt} file cannot be opened ({exc})") from exc
-    if len(layers) == 0:
-        raise ReadError("no_table", f"the {fmt} file has no layer")
-    names = [str(row[0]) for row in layers]
-    types = {str(row[0]): str(row[1] or "") for row in layers}
-    notes = ["other_layers_ignored"] if len(names) > 1 else []
-    if wanted is not None:
-        return _Source(path, _pick(names, names, wanted, "layer", default=None), fmt, notes)
-    lines = [n for n in names if "line" in types[n].lower()]
-    unknown = [n for n in names if types[n].lower() in ("", "unknown", "geometry", "geometrycollection")]
-    if lines or unknown:
-        return _Source(path, (lines or unknown)[0], fmt, notes)
-    listing = ", ".join(f"{n} ({types[n]})" for n in names)
-    raise RoadFileError("not_a_line_layer", f"no line layer among: {listing}")
-
-
-def _zipped_shapefile(raw: bytes, tmp: Path, wanted: str | int | None) -> _Source:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(raw))
-        infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise ReadError("bad_zip", f"not a readable ZIP archive ({exc})") from exc
-    for info in infos:
-        parts = re.split(r"[\\/]", info.filename)
-        if info.filename.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", info.filename) or ".." in parts:
-            raise ReadError("zip_unsafe", f"archive entry {info.filename!r} points outside the archive")
-    total = sum(i.file_size for i in infos)
-    packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_ZIP_TOTAL and total > MAX_ZIP_RATIO * packed:
-        raise ReadError("zip_unsafe", f"the archive unpacks to {total:,} bytes from {packed:,}")
-    shp = [i for i in infos if i.filename.lower().endswith(".shp") and not i.is_dir()
-           and "__MACOSX" not in i.filename and not PurePosixPath(i.filename).name.startswith("._")]
-    if not shp:
-        raise ReadError("unknown_format", "a ZIP archive without a Shapefile (.shp) inside")
-    by_lower = {i.filename.lower(): i for i in infos}
-    layers: dict[str, Path] = {}
-    for k, entry in enumerate(shp):
-        stem = entry.filename[:-4]
-        folder = tmp / f"layer{k}"
-        folder.mkdir()
-        for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
-            info = by_lower.get((stem + suffix).lower())
-            if info is None:
-                if suffix in (".shx", ".dbf"):
-                    raise ReadError("unreadable", f"the Shapefile {entry.filename} has no {suffix} beside it")
-                continue
-            try:
-                (folder / ("layer" + suffix)).write_bytes(archive.read(info))
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
-                raise ReadError("bad_zip", f"cannot extract {info.filename} ({exc})") from exc
-        layers[PurePosixPath(stem).name] = folder / "layer.shp"
-    names = list(layers)
-    notes = ["other_layers_ignored"] if len(names) > 1 else []
-    if wanted is not None:
-        name = _pick(names, names, wanted, "layer", default=None)
-        return _Source(layers[name], name, "shapefile", notes)
-    import pyogrio
-
-    for name in names:
-        try:
-            kind = str(pyogrio.read_info(layers[name]).get("geometry_type") or "")
-        except Exception as exc:
-            raise ReadError("unreadable", f"the Shapefile {name} cannot be read ({exc})") from exc
-        if "line" in kind.lower():
-            return _Source(layers[name], name, "shapefile", notes)
-    raise RoadFileError("not_a_line_layer", f"no line layer among the Shapefiles: {', '.join(names)}")
-
-
-def _read_layer(source: _Source) -> tuple[dict, np.ndarray, pd.DataFrame]:
+def _read_layer(source: VectorSource) -> tuple[dict, np.ndarray, pd.DataFrame]:
     """Raw WKB (so that an invalid geometry is told apart from a missing one) and the attribute table."""
-    import pyogrio
-
-    layer = source.layer if source.file_format != "shapefile" else None
-    try:
-        meta, _, wkb, values = pyogrio.raw.read(source.path, layer=layer)
-    except Exception as exc:
-        raise ReadError("unreadable", f"the {source.file_format} layer cannot be read ({exc})") from exc
+    meta, wkb, fields = read_raw(source, source.layer)
     if wkb is None:
         raise RoadFileError("not_a_line_layer", "the layer is a table without geometry")
-    fields = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values, strict=True)})
-    return meta, np.asarray(wkb, dtype=object), fields
+    return meta, wkb, fields
 
 
 # --- turning features into roads --------------------------------------------------------------------
@@ -277,21 +169,6 @@ def _detect_columns(columns: list[str]) -> dict[str, str | None]:
                 taken.add(hit)
                 break
     return out
-
-
-def _text(values: pd.Series | None, n: int) -> np.ndarray:
-    if values is None:
-        return np.full(n, None, dtype=object)
-    out = []
-    for v in values.astype(object):
-        if v is None or (isinstance(v, float) and not np.isfinite(v)):
-            out.append(None)
-            continue
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)  # numbers read as floats (Shapefile): "1" not "1.0"
-        text = str(v).strip()
-        out.append(text or None)
-    return np.array(out, dtype=object)
 
 
 @lru_cache(maxsize=1)
@@ -324,7 +201,7 @@ def _line_parts(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return parts[lines][order], origin[lines][order]
 
 
-def _build(name: str, sha: str, source: _Source, meta: dict, wkb: np.ndarray, fields: pd.DataFrame) -> RoadLayer:
+def _build(name: str, sha: str, source: VectorSource, meta: dict, wkb: np.ndarray, fields: pd.DataFrame) -> RoadLayer:
     n = len(wkb)
     notes = list(source.notes)
     geoms = shapely.from_wkb(wkb, on_invalid="ignore")
@@ -362,7 +239,7 @@ def _build(name: str, sha: str, source: _Source, meta: dict, wkb: np.ndarray, fi
     rows = np.flatnonzero(ok)[which]  # feature position of each line
 
     columns = _detect_columns(list(fields.columns))
-    attrs = {target: _text(fields[col] if col else None, n) for target, col in columns.items()}
+    attrs = {target: text_values(fields[col] if col else None, n) for target, col in columns.items()}
 
     part_reason = np.full(len(parts), None, dtype=object)
     coords, idx = shapely.get_coordinates(parts, return_index=True)

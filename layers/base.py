@@ -187,6 +187,39 @@ def reference_values(vmax: float) -> list[int]:
     return out
 
 
+def size_entries(vmax: float, r_max: float, label: Callable[[int], str]) -> list[tuple[float, str]]:
+    """Legend circles for proportional symbols: the radius and the label of each :func:`reference_values`."""
+    refs = reference_values(vmax)
+    return [(float(r), label(v)) for r, v in zip(sqrt_radius(refs, vmax, r_max=r_max), refs, strict=True)]
+
+
+def count_text(value: object, t: Any, missing: str = "–") -> str:
+    """A whole count in the page's number format; ``missing`` when unknown (None, NaN)."""
+    return t.n(int(value)) if value is not None and pd.notna(value) else missing
+
+
+def proportional_circles(lon: Sequence[float] | np.ndarray, lat: Sequence[float] | np.ndarray,
+                         properties: Mapping[str, Sequence[Any]], *, name: str, fields: Sequence[str],
+                         aliases: Sequence[str], edge: str, weight: float, fill: str | None = None,
+                         fill_opacity: float, style: Callable[[dict], dict] | None = None) -> folium.GeoJson:
+    """Circles sized by each feature's ``r`` property (pixels), with an escaped tooltip of ``fields``.
+
+    ``properties`` must already be escaped text (:func:`esc`); ``aliases`` are the translated labels.
+    ``style`` adds to the radius per feature (e.g. a fill colour by class).
+    """
+    def style_function(feature: dict) -> dict:
+        out = {"radius": feature["properties"]["r"]}
+        return {**out, **style(feature)} if style is not None else out
+
+    marker = folium.CircleMarker(radius=4, weight=weight, color=edge, fill=True, fill_opacity=fill_opacity,
+                                 **({"fill_color": fill} if fill else {}))
+    return folium.GeoJson(
+        point_collection(lon, lat, properties), name=name, marker=marker, style_function=style_function,
+        highlight_function=lambda f: {"weight": weight + 1.5, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(fields=list(fields), aliases=[esc(a) for a in aliases], sticky=True),
+    )
+
+
 class SymbolLegend(Legend):
     """The shared legend plus circles of reference sizes (proportional symbols) and closing notes."""
 

@@ -19,10 +19,11 @@ from layers.base import (
     LayerSpec,
     SymbolLegend,
     as_date,
+    count_text,
     esc,
-    point_collection,
-    reference_values,
+    proportional_circles,
     require_columns,
+    size_entries,
     sqrt_radius,
 )
 
@@ -54,10 +55,6 @@ def _level(value: object, t: Translator) -> str:
     return esc(t(LEVEL_LABELS[value])) if value in LEVEL_LABELS else esc(value)
 
 
-def _count(value: object, t: Translator) -> str:
-    return t.n(int(value)) if value is not None and pd.notna(value) else "–"
-
-
 def build(reach: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> folium.FeatureGroup:
     """Schools of ``reach`` (``geo.indicators.school_reach``'s frame) as sized and coloured circles.
 
@@ -83,25 +80,18 @@ def build(reach: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> folium
         "r": radius.tolist(),
         "name": frame["name"].map(esc).tolist(),
         "level": [_level(v, t) for v in frame["level"]],
-        "visits": [esc(_count(v, t)) for v in frame["visits"]],
-        "students": [esc(_count(v, t)) for v in frame["students_reached"]],
+        "visits": [esc(count_text(v, t)) for v in frame["visits"]],
+        "students": [esc(count_text(v, t)) for v in frame["students_reached"]],
         "last_visit": [esc(t.d(d)) if (d := as_date(v)) is not None else never for v in frame["last_visit"]],
         "topics": frame["topics"].map(esc).tolist(),
     }
-    folium.GeoJson(
-        point_collection(frame["lon"], frame["lat"], props),
-        name=t("School outreach"),
-        marker=folium.CircleMarker(radius=4, weight=1, color="#333333", fill=True, fill_opacity=0.85),
-        style_function=lambda f: {"radius": f["properties"]["r"], "fillColor": RECENCY_COLORS[f["properties"]["cls"]]},
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=_FIELDS, aliases=[esc(t(a)) for a in _ALIASES], sticky=True),
-    ).add_to(group)
+    proportional_circles(frame["lon"], frame["lat"], props, name=t("School outreach"), fields=_FIELDS,
+                         aliases=[t(a) for a in _ALIASES], edge="#333333", weight=1, fill_opacity=0.85,
+                         style=lambda f: {"fillColor": RECENCY_COLORS[f["properties"]["cls"]]}).add_to(group)
 
     present = set(classes.tolist())
     entries = [(RECENCY_COLORS[c], t(RECENCY_LABELS[c])) for c in RECENCY if c in present]
-    refs = reference_values(vmax)
-    sizes = [(float(r), t("{n} students", n=t.n(v)))
-             for r, v in zip(sqrt_radius(refs, vmax, r_max=r_max), refs, strict=True)]
+    sizes = size_entries(vmax, r_max, lambda v: t("{n} students", n=t.n(v)))
     group.add_child(SymbolLegend(t("School outreach: last visit"), entries, sizes=sizes,
                                  sizes_title=t("Students reached"), color="#cccccc"))
     return group

@@ -18,10 +18,11 @@ from layers.base import (
     LayerSpec,
     SymbolLegend,
     as_date,
+    count_text,
     esc,
-    point_collection,
-    reference_values,
+    proportional_circles,
     require_columns,
+    size_entries,
     sqrt_radius,
 )
 
@@ -59,10 +60,6 @@ def period_text(start: object, end: object, t: Translator) -> str:
     return t("{start} to {end}", start=t.d(first), end=t.d(last))
 
 
-def _count(value: object, t: Translator) -> str:
-    return t.n(int(value)) if value is not None and pd.notna(value) else "–"
-
-
 def build(communities: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> folium.FeatureGroup:
     """Communities of ``communities`` (``geo.indicators.training_by_community``'s frame) sized by officers."""
     group = folium.FeatureGroup(name=t("Trainings"))
@@ -80,25 +77,17 @@ def build(communities: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> 
     props = {
         "r": sqrt_radius(officers, vmax, r_max=r_max).tolist(),
         "community": frame["community_name"].map(esc).tolist(),
-        "officers": [esc(_count(v, t)) for v in frame["officers_trained"]],
-        "instructors": [esc(_count(v, t)) for v in frame["instructors"]],
-        "trainings": [esc(_count(v, t)) for v in frame["trainings"]],
+        "officers": [esc(count_text(v, t)) for v in frame["officers_trained"]],
+        "instructors": [esc(count_text(v, t)) for v in frame["instructors"]],
+        "trainings": [esc(count_text(v, t)) for v in frame["trainings"]],
         "modules": [module_text(v, t) for v in frame["modules"]],
         "period": [esc(period_text(a, b, t)) for a, b in zip(frame["first_start"], frame["last_end"], strict=True)],
     }
-    folium.GeoJson(
-        point_collection(frame["lon"], frame["lat"], props),
-        name=t("Trainings"),
-        marker=folium.CircleMarker(radius=4, weight=1.5, color="#7f2704", fill=True, fill_color=COLOR,
-                                   fill_opacity=0.7),
-        style_function=lambda f: {"radius": f["properties"]["r"]},
-        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=_FIELDS, aliases=[esc(t(a)) for a in _ALIASES], sticky=True),
-    ).add_to(group)
+    proportional_circles(frame["lon"], frame["lat"], props, name=t("Trainings"), fields=_FIELDS,
+                         aliases=[t(a) for a in _ALIASES], edge="#7f2704", weight=1.5, fill=COLOR,
+                         fill_opacity=0.7).add_to(group)
 
-    refs = reference_values(vmax)
-    sizes = [(float(r), t("{n} officers", n=t.n(v)))
-             for r, v in zip(sqrt_radius(refs, vmax, r_max=r_max), refs, strict=True)]
+    sizes = size_entries(vmax, r_max, lambda v: t("{n} officers", n=t.n(v)))
     total = t("Communities: {communities} · officers trained: {officers}", communities=t.n(len(frame)),
               officers=t.n(int(officers.sum())))
     group.add_child(SymbolLegend(t("Trainings"), [(COLOR, t("Community where officers were trained"))],

@@ -18,10 +18,11 @@ from layers.base import (
     LayerSpec,
     SymbolLegend,
     as_date,
+    count_text,
     esc,
-    point_collection,
-    reference_values,
+    proportional_circles,
     require_columns,
+    size_entries,
     sqrt_radius,
 )
 
@@ -31,10 +32,6 @@ _REQUIRED = ["name", "lon", "lat", "women"]
 _FIELDS = ["name", "days", "women", "complaints", "last_day"]
 _ALIASES = [N_("Station"), N_("Visitation days"), N_("Women received"), N_("Complaints filed afterwards"),
             N_("Last visitation day")]
-
-
-def _count(value: object, t: Translator, missing: str = "–") -> str:
-    return t.n(int(value)) if value is not None and pd.notna(value) else missing
 
 
 def build(stations: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> folium.FeatureGroup:
@@ -55,24 +52,16 @@ def build(stations: pd.DataFrame, *, t: Translator, r_max: float = R_MAX) -> fol
     props = {
         "r": sqrt_radius(women, vmax, r_max=r_max).tolist(),
         "name": frame["name"].map(esc).tolist(),
-        "days": [esc(_count(v, t)) for v in frame["days"]],
-        "women": [esc(_count(v, t)) for v in frame["women"]],
-        "complaints": [esc(_count(v, t, not_known)) for v in frame["complaints_after"]],
+        "days": [esc(count_text(v, t)) for v in frame["days"]],
+        "women": [esc(count_text(v, t)) for v in frame["women"]],
+        "complaints": [esc(count_text(v, t, not_known)) for v in frame["complaints_after"]],
         "last_day": [esc(t.d(d)) if (d := as_date(v)) is not None else "–" for v in frame["last_day"]],
     }
-    folium.GeoJson(
-        point_collection(frame["lon"], frame["lat"], props),
-        name=t("Women's visitation days"),
-        marker=folium.CircleMarker(radius=4, weight=1, color="#3f007d", fill=True, fill_color=COLOR,
-                                   fill_opacity=0.75),
-        style_function=lambda f: {"radius": f["properties"]["r"]},
-        highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=_FIELDS, aliases=[esc(t(a)) for a in _ALIASES], sticky=True),
-    ).add_to(group)
+    proportional_circles(frame["lon"], frame["lat"], props, name=t("Women's visitation days"), fields=_FIELDS,
+                         aliases=[t(a) for a in _ALIASES], edge="#3f007d", weight=1, fill=COLOR,
+                         fill_opacity=0.75).add_to(group)
 
-    refs = reference_values(vmax)
-    sizes = [(float(r), t("{n} women", n=t.n(v)))
-             for r, v in zip(sqrt_radius(refs, vmax, r_max=r_max), refs, strict=True)]
+    sizes = size_entries(vmax, r_max, lambda v: t("{n} women", n=t.n(v)))
     total = t("Stations: {stations} · days: {days} · women: {women}", stations=t.n(len(frame)),
               days=t.n(int(pd.to_numeric(frame["days"], errors="coerce").fillna(0).sum())), women=t.n(int(women.sum())))
     group.add_child(SymbolLegend(t("Women's visitation days"), [(COLOR, t("Station holding women's days"))],

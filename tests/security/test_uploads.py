@@ -37,7 +37,7 @@ READERS: dict[str, Callable[..., object]] = {
     "neighbourhoods": lambda data, name, max_bytes=200_000_000: nb_files.read_neighbourhoods(
         data, name, max_bytes=max_bytes),
 }
-ZIP_MODULES = (readers, road_files, nb_files)
+ZIP_MODULES = (readers,)  # the one place ZIP uploads are opened (readers.open_zip), for every reader
 SHAPEFILE = (".shp", ".shx", ".dbf")
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -42,24 +41,9 @@ TITLES = {
 
 
 @pytest.fixture(scope="module", autouse=True)
-def demo_store(tmp_path_factory):
+def demo_store(demo_app_url: str) -> str:
     """One SQLite store with the demo data for the whole module (the app loads it on first start)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('views') / 'app.db'}"
-    old = os.environ.get("PROXIMITE_DATABASE_URL")
-    os.environ["PROXIMITE_DATABASE_URL"] = url
-    from streamlit.runtime.caching import cache_data, cache_resource
-
-    cache_resource.clear()
-    cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    assert not at.exception, at.exception
-    yield url
-    cache_resource.clear()
-    cache_data.clear()
-    if old is None:
-        os.environ.pop("PROXIMITE_DATABASE_URL", None)
-    else:
-        os.environ["PROXIMITE_DATABASE_URL"] = old
+    return demo_app_url
 
 
 def _page(module: str, lang: str, session: dict | None = None) -> None:

@@ -7,7 +7,6 @@ add an action, adopt, record progress, make a new version and compare.
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import pytest
@@ -15,27 +14,11 @@ from streamlit.testing.v1 import AppTest
 
 from exchange.plans import plan_unit
 from storage import open_store
-from tests.views.test_pages import ROOT
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('plans') / 'app.db'}"
-    old = os.environ.get("PROXIMITE_DATABASE_URL")
-    os.environ["PROXIMITE_DATABASE_URL"] = url
-    from streamlit.runtime.caching import cache_data, cache_resource
-
-    cache_resource.clear()
-    cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    assert not at.exception, at.exception
-    yield url
-    cache_resource.clear()
-    cache_data.clear()
-    if old is None:
-        os.environ.pop("PROXIMITE_DATABASE_URL", None)
-    else:
-        os.environ["PROXIMITE_DATABASE_URL"] = old
+def demo_url(demo_app_url: str) -> str:
+    return demo_app_url
 
 
 def _page(lang: str) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,29 +14,13 @@ from streamlit.testing.v1 import AppTest
 from geo import rollout as ro
 from geo.population import population
 
-ROOT = Path(__file__).resolve().parents[2]
 REACHED = "within reach of a trained community"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def demo_store(tmp_path_factory):
+def demo_store(demo_app_url: str) -> str:
     """One SQLite store with the demo data for the whole module (the app loads it on first start)."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('rollout_page') / 'app.db'}"
-    old = os.environ.get("PROXIMITE_DATABASE_URL")
-    os.environ["PROXIMITE_DATABASE_URL"] = url
-    from streamlit.runtime.caching import cache_data, cache_resource
-
-    cache_resource.clear()
-    cache_data.clear()
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    assert not at.exception, at.exception
-    yield url
-    cache_resource.clear()
-    cache_data.clear()
-    if old is None:
-        os.environ.pop("PROXIMITE_DATABASE_URL", None)
-    else:
-        os.environ["PROXIMITE_DATABASE_URL"] = old
+    return demo_app_url
 
 
 def _page(lang: str, session: dict | None = None) -> None:
