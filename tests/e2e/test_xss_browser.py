@@ -244,7 +244,8 @@ def test_popups_and_tooltips_show_payloads_as_text(xss_page: BrowserPage, timing
     page.keyboard.press("Escape")
     wait_idle(page)
     deadline = time.monotonic() + TIMEOUT
-    while _frame(page).evaluate("() => { let n = 0; window.map.eachLayer(l => { const p = l.feature && "
+    while _frame(page).evaluate("() => { let n = 0; if (!window.map) return 0; window.map.eachLayer(l => { "
+                                "const p = l.feature && "
                                 "l.feature.properties; if (p && p.kind_label !== undefined) n++; }); return n; }") == 0:
         assert time.monotonic() < deadline, "the stations layer never appeared"
         page.wait_for_timeout(250)
