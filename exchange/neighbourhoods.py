@@ -36,7 +36,7 @@ import geopandas as gpd
 import shapely
 
 from exchange.readers import ReadError, _blank_bytes, _load
-from exchange.vector import LayerKind, VectorSource, materialize, read_raw, text_values
+from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_raw, text_values
 from geo.boundaries import unit_names
 from geo.crs import WGS84
 from geo.names import normalize
@@ -88,15 +88,10 @@ __all__ = ["DROP_REASONS", "ERROR_CODES", "FLAG_CODES", "Issue", "NeighbourhoodE
            "issue_text", "read_neighbourhoods", "reason_text", "shape_messages"]
 
 
-class NeighbourhoodFileError(Exception):
+class NeighbourhoodFileError(LayerFileError):
     """A readable file that holds no usable neighbourhood layer; ``code`` is stable, ``detail`` for logs."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        if code not in ERROR_CODES:
-            raise ValueError(f"unknown NeighbourhoodFileError code {code!r}")
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
+    CODES = ERROR_CODES
 
 
 @dataclass(frozen=True)

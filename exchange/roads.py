@@ -28,7 +28,7 @@ import geopandas as gpd
 import shapely
 
 from exchange.readers import ReadError, _blank_bytes, _load
-from exchange.vector import LayerKind, VectorSource, materialize, read_raw, text_values
+from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_raw, text_values
 from geo.blackspots import line_lengths_m
 from geo.boundaries import load_outline
 from geo.crs import WGS84, transformer, utm_epsg_for
@@ -65,15 +65,10 @@ __all__ = ["DROP_REASONS", "ERROR_CODES", "ReadError", "RoadFileError", "RoadLay
            "read_roads", "reason_text"]
 
 
-class RoadFileError(Exception):
+class RoadFileError(LayerFileError):
     """A file that is readable but is not a usable road network; ``code`` is stable, ``detail`` for logs."""
 
-    def __init__(self, code: str, detail: str) -> None:
-        if code not in ERROR_CODES:
-            raise ValueError(f"unknown RoadFileError code {code!r}")
-        super().__init__(f"{code}: {detail}")
-        self.code = code
-        self.detail = detail
+    CODES = ERROR_CODES
 
 
 @dataclass(frozen=True)

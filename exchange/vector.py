@@ -28,6 +28,20 @@ KML_ROOT = re.compile(rb"<(\w+:)?kml[\s>]", re.IGNORECASE)
 _UNKNOWN_TYPES = ("", "unknown", "geometry", "geometrycollection")
 
 
+class LayerFileError(Exception):
+    """A readable file that holds no usable layer of the kind wanted; ``code`` is stable (one of the
+    subclass's ``CODES``), ``detail`` is for logs."""
+
+    CODES: tuple[str, ...] = ()
+
+    def __init__(self, code: str, detail: str) -> None:
+        if code not in self.CODES:
+            raise ValueError(f"unknown {type(self).__name__} code {code!r}")
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
 @dataclass
 class VectorSource:
     """A file written where GDAL reads it, the layer(s) to read and how it was found."""

@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 import folium.plugins
+import shapely
 
 from exchange import plans as xp
 from exchange.hotspots import hexagons
@@ -136,9 +137,8 @@ def _shape_wkb(level: str, unit_id: str, subprefecture_id: str, store_url: str) 
     return xp.unit_shape(plan, get_store()).wkb
 
 
-def _shape(plan: dict[str, Any]):
-    import shapely
-
+def _shape(plan: dict[str, Any]) -> shapely.Geometry:
+    """The plan's unit outline (cached as WKB: a geometry is not a cache value Streamlit can copy)."""
     return shapely.from_wkb(_shape_wkb(plan["unit_level"], plan["unit_id"], plan["subprefecture_id"],
                                        get_store().url))
 
