@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 try:
-    from playwright.sync_api import Frame, Page, expect
+    from playwright.sync_api import Frame, Locator, Page, expect
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 except ImportError:  # same policy as a missing Chromium (see conftest)
     if os.environ.get("PROXIMITE_TEST_REQUIRE_BROWSER", "").lower() in ("1", "true", "yes"):
@@ -168,6 +168,71 @@ def wait_map(
     )
 
 
+_VIEW_JS = """
+() => {
+  const m = window.map;
+  if (!m || !m._loaded) return null;
+  const c = m.getCenter(), s = m.getSize();
+  return [m.getZoom(), c.lat.toFixed(6), c.lng.toFixed(6), s.x, s.y, !!m._animatingZoom].join('|');
+}
+"""
+
+
+def wait_settled(page: Page, frame: Frame, timeout: float = 10.0) -> None:
+    """Wait until the Leaflet view holds still (same zoom, centre and size 300 ms apart).
+
+    The map refits whenever its frame changes size (``RefitWhenShown``), and a loaded machine
+    may resize the frame late: a pixel position read during a refit points elsewhere.
+    """
+    deadline, previous = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            view = frame.evaluate(_VIEW_JS)
+        except Exception:  # the frame is being replaced by a rerun
+            view = None
+        if view is not None and view == previous and not view.endswith("true"):
+            return
+        previous = view
+        page.wait_for_timeout(300)
+
+
+def hover_for_tooltip(
+    page: Page, frame: Frame, spot_js: str, args: object = None, *,
+    title: str | None = None, also: tuple[str, ...] = (), attempts: int = 4,
+) -> tuple[Locator, dict]:
+    """Point at the spot ``spot_js`` finds (iframe viewport ``{x, y}``); the tooltip it opens.
+
+    The tooltip is told by ``title`` (default: the spot's ``name``) and the ``also`` texts, as
+    Leaflet keeps closed tooltips around. A view that moved between reading the spot and
+    pointing at it (a late refit) shows another tooltip or none: wait for the view to settle,
+    read the spot again and point again, up to ``attempts`` times.
+    """
+    iframe = page.locator(MAP_IFRAME).last
+    iframe.evaluate("e => e.scrollIntoView({block: 'center'})")
+    spot: object = None
+    for attempt in range(attempts):
+        page.mouse.move(5, 5)  # off the map: no tooltip left open from before
+        wait_settled(page, frame)
+        try:
+            spot = frame.evaluate(spot_js, args)
+        except Exception as exc:  # the frame is being replaced by a rerun
+            spot = f"{type(exc).__name__}: {exc}"
+        if not isinstance(spot, dict) or spot.get("x") is None:
+            page.wait_for_timeout(500)
+            continue
+        box = iframe.bounding_box()
+        page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"], steps=6)
+        tooltip = frame.locator(".leaflet-tooltip").filter(has_text=title or spot["name"])
+        for text in also:
+            tooltip = tooltip.filter(has_text=text)
+        try:
+            expect(tooltip.first).to_be_visible(timeout=3_000 if attempt < attempts - 1 else 8_000)
+            return tooltip.first, spot
+        except AssertionError:
+            continue
+    raise AssertionError(f"no tooltip {title or spot!r} after {attempts} attempts (last spot: {spot})")
+
+
 def open_map(bp: BrowserPage, lang: str, timings: list, label: str) -> float:
     """Open /carte in ``lang``; returns (and records) seconds from navigation to first unit."""
     page = bp.page
@@ -308,13 +373,7 @@ def test_hover_shows_tooltip_with_parents(browser_page: BrowserPage, timings: li
     hide_incidents(page)
     choose_level(page, "subprefecture")
     frame = wait_map(page, "subprefecture")
-    target = frame.evaluate(_HOVER_TARGET_JS)
-    assert target, "no sub-prefecture path found under its own centre"
-    iframe_box = page.locator(MAP_IFRAME).last.bounding_box()
-    page.mouse.move(iframe_box["x"] + 5, iframe_box["y"] + 5)
-    page.mouse.move(iframe_box["x"] + target["x"], iframe_box["y"] + target["y"], steps=8)
-    tooltip = frame.locator(".leaflet-tooltip").filter(has_text=target["name"])
-    expect(tooltip).to_be_visible(timeout=5_000)
+    tooltip, target = hover_for_tooltip(page, frame, _HOVER_TARGET_JS)
     expect(tooltip).to_contain_text(target["name"])
     expect(tooltip).to_contain_text("Préfecture")
     assert_offline_and_clean(bp)

@@ -73,6 +73,7 @@ from tests.e2e.test_map_offline import (
     _exact,
     assert_no_app_exception,
     assert_offline_and_clean,
+    hover_for_tooltip,
     wait_idle,
 )
 
@@ -300,17 +301,7 @@ def draw_polygon(page: Page, frame: Frame, corners: list[tuple[float, float]]) -
 
 def hover_priority(page: Page, frame: Frame, title: str) -> Locator:
     """Move the pointer onto the saved priority; return the tooltip it opens (told by ``title``)."""
-    iframe = page.locator(MAP_IFRAME).last
-    iframe.evaluate("e => e.scrollIntoView({block: 'center'})")
-    page.mouse.move(5, 5)
-    page.wait_for_timeout(300)
-    spot = frame.evaluate(_SPOT_JS)
-    assert spot and spot.get("x") is not None, f"the priority is covered everywhere on the map: {spot}"
-    box = iframe.bounding_box()
-    page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"], steps=6)
-    tooltip = frame.locator(".leaflet-tooltip").filter(has_text=title)
-    expect(tooltip).to_be_visible(timeout=5_000)
-    return tooltip
+    return hover_for_tooltip(page, frame, _SPOT_JS, title=title)[0]
 
 
 # --------------------------------------------------------------------------- the store

@@ -67,6 +67,7 @@ from tests.e2e.test_map_offline import (
     _exact,
     assert_no_app_exception,
     assert_offline_and_clean,
+    hover_for_tooltip,
     wait_idle,
 )
 
@@ -276,17 +277,7 @@ def hover(page: Page, frame: Frame, kind: str, title: str) -> Locator:
     """
     args = {"kind": kind, "commune": COMMUNE, "lat": SCHOOL_LAT, "lon": SCHOOL_LON}
     assert frame.evaluate(_ZOOM_JS, args), f"no {kind} feature to frame"
-    iframe = page.locator(MAP_IFRAME).last
-    iframe.scroll_into_view_if_needed()
-    page.mouse.move(5, 5)  # off the map: no tooltip left open from before
-    page.wait_for_timeout(300)  # let Leaflet redraw the paths at the new zoom
-    spot = frame.evaluate(_SPOT_JS)
-    assert spot and spot["x"] is not None, f"the {kind} is covered everywhere on the map: {spot}"
-    box = iframe.bounding_box()
-    page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"], steps=6)
-    tooltip = frame.locator(".leaflet-tooltip").filter(has_text=title)
-    expect(tooltip).to_be_visible(timeout=5_000)
-    return tooltip
+    return hover_for_tooltip(page, frame, _SPOT_JS, title=title)[0]
 
 
 def count_of(text: str) -> int:

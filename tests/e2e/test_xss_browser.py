@@ -45,7 +45,14 @@ from tests.e2e.conftest import (
     is_local,
 )
 from tests.e2e.test_import_flow import POINTS, click_marker_with, goto
-from tests.e2e.test_map_offline import MAP_IFRAME, _exact, assert_no_app_exception, click_radio, wait_idle
+from tests.e2e.test_map_offline import (
+    MAP_IFRAME,
+    _exact,
+    assert_no_app_exception,
+    click_radio,
+    hover_for_tooltip,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -187,16 +194,7 @@ def hover_feature(page: Page, key: str, title: str, what: str):
             spot = f"{type(exc).__name__}: {exc}"
         page.wait_for_timeout(250)
     assert isinstance(spot, dict) and spot.get("x") is not None, f"no {what} to hover on the map ({spot})"
-    page.wait_for_timeout(300)
-    spot = frame.evaluate(_TARGET_JS, args)  # again, once Leaflet has redrawn at the new zoom
-    iframe = page.locator(MAP_IFRAME).last
-    iframe.scroll_into_view_if_needed()
-    page.mouse.move(5, 5)
-    box = iframe.bounding_box()
-    page.mouse.move(box["x"] + spot["x"], box["y"] + spot["y"], steps=5)
-    tooltip = frame.locator(".leaflet-tooltip").filter(has_text=title).filter(has_text="onerror=alert(1)")
-    expect(tooltip.first).to_be_visible(timeout=5_000)
-    return tooltip.first
+    return hover_for_tooltip(page, frame, _TARGET_JS, args, title=title, also=("onerror=alert(1)",))[0]
 
 
 def assert_text_only(box, where: str) -> None:
