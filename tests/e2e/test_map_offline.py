@@ -398,6 +398,7 @@ def test_click_inside_coarser_focus_shows_the_unit(
     expect(matches_box(page)).to_have_value(re.compile("Nzérékoré"))
     highlighted = f'path[stroke="{HIGHLIGHT}"]'
     frame = wait_map(page, "prefecture", predicate=lambda f: f.locator(highlighted).count() > 0)
+    wait_settled(page, frame)  # a refit after the pixel position is read would move Macenta
     point = frame.evaluate(
         """() => { const m = window.map; let pt = null;
              m.eachLayer(l => {
