@@ -20,7 +20,7 @@ then the earlier synonym in :data:`SYNONYMS`, then the leftmost column.
 ACLED category: ``event_type`` (six stable values that the taxonomy's synonyms cover: Protests,
 Riots, Battles, Violence against civilians, Explosions/Remote violence, Strategic developments);
 ``sub_event_type`` is used only when ``event_type`` is absent. UCDP category: ``type_of_violence``
-(codes 1 state-based, 2 non-state, 3 one-sided). Death counts (ACLED ``fatalities``, UCDP
+(codes 1 state-based, 2 non-state, 3 one-sided), read through :data:`UCDP_VIOLENCE_TYPES`. Death counts (ACLED ``fatalities``, UCDP
 ``best``) are not mapped to ``severity``: they are counts, not a level.
 """
 
@@ -253,6 +253,11 @@ _ACLED_PRESET = {
     "region": ("admin1",),
     "description": ("notes",),
 }
+#: UCDP ``type_of_violence`` codes, spelled as the taxonomy's synonyms (``data/config/taxonomy.csv``):
+#: state-based and non-state conflict are armed clashes between organised sides (as ACLED's
+#: "Battles"), one-sided violence is violence against civilians.
+UCDP_VIOLENCE_TYPES = {"1": "state-based conflict", "2": "non-state conflict", "3": "one-sided violence"}
+
 _UCDP_PRESET = {
     "source_id": ("id",),
     "date": ("date_start",),

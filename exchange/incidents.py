@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from exchange.columns import ColumnMapping
+from exchange.columns import UCDP_VIOLENCE_TYPES, ColumnMapping
 from exchange.readers import RawTable
 from geo import cells
 from geo.boundaries import locate
@@ -109,6 +109,12 @@ def _match_categories(taxonomy: Taxonomy, text: pd.Series | None, n: int) -> pd.
     return distinct.iloc[codes].set_axis(text.index)  # code -1 (missing) takes the last row
 
 
+def _ucdp_types(values: pd.Series) -> pd.Series:
+    """UCDP's numeric ``type_of_violence`` as the words the taxonomy knows; other values unchanged."""
+    text = values.astype("str").str.strip().str.removesuffix(".0")
+    return text.map(UCDP_VIOLENCE_TYPES).where(lambda named: named.notna(), values)
+
+
 def _codes(values: pd.Series | np.ndarray) -> np.ndarray:
     """Error codes as an object array with None where there is none (pandas may hold NaN)."""
     series = pd.Series(values, dtype=object)
@@ -178,7 +184,10 @@ def plan_incidents(raw: RawTable, mapping: ColumnMapping, *, today: date, taxono
     reasons.add(dates["error"].notna().to_numpy(), dates["error"].to_numpy())
 
     # -- what -------------------------------------------------------------------------------
-    cats = _match_categories(taxonomy, _col(frame, mapping, "category", strip=False), n)
+    category = _col(frame, mapping, "category", strip=False)
+    if category is not None and mapping.flavour == "ucdp" and mapping.fields.get("category") == "type_of_violence":
+        category = _ucdp_types(category)
+    cats = _match_categories(taxonomy, category, n)
     reasons.add(cats["error"].notna().to_numpy(), cats["error"].to_numpy())
 
     # -- where: coordinates -----------------------------------------------------------------

@@ -49,6 +49,23 @@ def test_codes_are_documented():
             assert set(e.get("flags", [])) <= set(FLAGS)
 
 
+def test_ucdp_violence_types_map_to_the_taxonomy():
+    """UCDP codes 1/2 (state-based, non-state) are armed clashes, 3 (one-sided) violence against civilians."""
+    raw = read_table(CORPUS / "ucdp_ged.csv")
+    plan = plan_incidents(raw, detect_mapping(list(raw.frame.columns), raw.frame.head(50)), today=TODAY)
+    got = dict(zip(plan.records["source_id"].astype(str), plan.records["category"], strict=True))
+    assert got == {"990001": "agression", "990002": "conflit_communautaire",
+                   "990003": "agression", "990004": "conflit_communautaire"}
+
+
+def test_ucdp_code_outside_the_three_types_goes_to_review():
+    raw = read_table(CORPUS / "ucdp_ged.csv")
+    raw.frame.loc[raw.frame.index[0], "type_of_violence"] = "7"
+    plan = plan_incidents(raw, detect_mapping(list(raw.frame.columns), raw.frame.head(50)), today=TODAY)
+    assert [sorted(r) for r in plan.review["reasons"]] == [["category_unknown"]]
+    assert len(plan.records) == 3
+
+
 def test_html_in_text_is_kept_verbatim_for_escaping_at_display():
     raw = read_table(CORPUS / "registre_matam_cp1252.csv")
     plan = plan_incidents(raw, detect_mapping(list(raw.frame.columns)), today=TODAY)
