@@ -12,13 +12,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from i18n import DEFAULT_LANGUAGE, LANGUAGES, t_for
+from i18n import DEFAULT_LANGUAGE, LANGUAGES, Translator, t_for
 
 if TYPE_CHECKING:
     from storage import Store
 
-t = t_for(os.environ.get("PROXIMITE_LANG", DEFAULT_LANGUAGE)
-          if os.environ.get("PROXIMITE_LANG", DEFAULT_LANGUAGE) in LANGUAGES else DEFAULT_LANGUAGE)
+def _translator() -> Translator:
+    lang = os.environ.get("PROXIMITE_LANG", DEFAULT_LANGUAGE)
+    return t_for(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+t = _translator()  # option help, built when the command is registered
 HELP = t("National rollout plan: rank the units, choose the communities to train in each phase under the limits, "
          "and write the plan (CSV or XLSX, and GeoJSON).")
 
@@ -70,15 +74,18 @@ def rollout_command(
     """Invalid options, unreadable files and impossible limits exit with status 2 and say why."""
     from dataclasses import replace
 
+    t = _translator()  # messages in the language of this run
+
     from exchange.rollout import (
         LEVELS,
         NOTE_LABELS,
         POPULATION_ERROR_LABELS,
+        POPULATION_ROW_LABELS,
         PopulationTableError,
         candidate_table,
+        match_population_table,
         plan_rollout,
         plan_to_files,
-        read_population_table,
     )
     from geo import rollout as ro
 
@@ -104,10 +111,18 @@ def rollout_command(
     table = None
     if population is not None:
         try:
-            table = read_population_table(population, population.name, level=level)
+            matched = match_population_table(population, population.name, level=level)
         except PopulationTableError as exc:
             raise fail(t("Cannot use {file}: {reason}", file=population.name,
                          reason=t(POPULATION_ERROR_LABELS[exc.code])) + f" ({exc.detail})") from exc
+        if not matched.ok:  # every row that does not fit, so the file can be corrected in one go
+            lines = [t("Cannot use {file}: {count} of {rows} rows do not fit (the census is not replaced):",
+                       file=population.name, count=t.n(len(matched.problems)), rows=t.n(matched.rows))]
+            lines += ["  " + t("row {row}: {value}: {reason}", row=row, value=repr(value),
+                               reason=t(POPULATION_ROW_LABELS[code]))
+                      for row, value, code in matched.problems[["row", "value", "code"]].itertuples(index=False)]
+            raise fail("\n".join(lines))
+        table = matched.table
     store = _store()
     try:
         candidates = candidate_table(store, level, start=start, end=end, population_rule=population_rule,

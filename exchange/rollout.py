@@ -325,7 +325,8 @@ def read_population_table(data: bytes | Path | str | Any, file_name: str | None 
     """An imported population table (CSV, XLSX...; units by id or name) matched to the boundary units.
 
     See :func:`match_population_table`; here any row that does not match makes
-    the whole table unusable (the command line has no way to show a row list).
+    the whole table unusable, for callers that want a table or one error (the
+    page and the command line list every row with :func:`match_population_table`).
 
     Returns
     -------

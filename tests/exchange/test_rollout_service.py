@@ -235,3 +235,21 @@ def test_cli_writes_the_plan_and_refuses_impossible_limits(demo_db, tmp_path):
     assert refused.exit_code == 2 and "GN-C" in refused.output and not (tmp_path / "no.csv").exists()
     bad = _run(demo_db, "--level", "region", "--out", str(out))
     assert bad.exit_code == 2 and "--level" in bad.output
+
+
+@pytest.mark.parametrize("lang, heading, unknown, not_number", [
+    ("en", "2 of 3 rows do not fit", "row 3: 'Atlantide': no unit of this name or id", "row 4: 'beaucoup': "),
+    ("fr", "2 des 3 lignes ne conviennent pas", "ligne 3 : 'Atlantide' : aucune unité de ce nom",
+     "ligne 4 : 'beaucoup' : "),
+])
+def test_cli_lists_every_population_row_that_does_not_fit(demo_db, tmp_path, lang, heading, unknown, not_number):
+    table = tmp_path / "population.csv"
+    table.write_text("nom;population\nKaloum;70 000\nAtlantide;5\nDixinn;beaucoup\n", encoding="utf-8")
+    out = tmp_path / "plan.csv"
+    done = CliRunner().invoke(app, ["rollout", "--level", "subprefecture", "--population", str(table),
+                                    "--out", str(out), "--draws", "0"],
+                              env={"PROXIMITE_DATABASE_URL": demo_db, "PROXIMITE_LANG": lang})
+    assert done.exit_code == 2 and not out.exists()
+    assert "population.csv" in done.output and heading in done.output
+    assert unknown in done.output and not_number in done.output  # which row, as written, why
+    assert "Kaloum" not in done.output  # the row that fits is not listed

@@ -33,7 +33,7 @@ def test_every_bad_row_of_a_population_table_is_listed_with_its_reason():
     assert problems.loc[problems["row"] == 5, "value"].item() == "beaucoup"
     assert set(problems["code"]) <= set(er.POPULATION_ROW_LABELS)
     assert got.table["unit_id"].tolist() == ["GN-C-KALOUM"]  # the only usable row
-    # the command line still refuses the file on the first kind of problem, with its rows
+    # read_population_table refuses the file on the first kind of problem, with its rows
     with pytest.raises(er.PopulationTableError) as info:
         er.read_population_table(data, "pop.csv")
     assert info.value.code == "unknown_units" and list(info.value.rows) == [3]
