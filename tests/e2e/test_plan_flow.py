@@ -75,6 +75,7 @@ from tests.e2e.test_map_offline import (
     assert_offline_and_clean,
     hover_for_tooltip,
     wait_idle,
+    wait_settled,
 )
 
 if TYPE_CHECKING:
@@ -268,6 +269,7 @@ def draw_polygon(page: Page, frame: Frame, corners: list[tuple[float, float]]) -
     click on the first corner to close it (as a user would)."""
     iframe = page.locator(MAP_IFRAME).last
     iframe.evaluate("e => e.scrollIntoView({block: 'center'})")
+    wait_settled(page, frame)  # until the first click, a late refit may still move the map
     for _ in range(4):  # zoom in (the map's "+" button, as a user would) until the square is big enough
         points = frame.evaluate(_POINTS_JS, [list(c) for c in corners])
         if max(p["x"] for p in points) - min(p["x"] for p in points) >= MIN_SIDE:
