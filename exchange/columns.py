@@ -20,8 +20,9 @@ then the earlier synonym in :data:`SYNONYMS`, then the leftmost column.
 ACLED category: ``event_type`` (six stable values that the taxonomy's synonyms cover: Protests,
 Riots, Battles, Violence against civilians, Explosions/Remote violence, Strategic developments);
 ``sub_event_type`` is used only when ``event_type`` is absent. UCDP category: ``type_of_violence``
-(codes 1 state-based, 2 non-state, 3 one-sided), read through :data:`UCDP_VIOLENCE_TYPES`. Death counts (ACLED ``fatalities``, UCDP
-``best``) are not mapped to ``severity``: they are counts, not a level.
+(codes 1 state-based, 2 non-state, 3 one-sided), read through :data:`UCDP_VIOLENCE_TYPES`.
+Death counts (ACLED ``fatalities``, UCDP ``best``) are not mapped to ``severity``: they are
+counts, not a level.
 """
 
 from __future__ import annotations

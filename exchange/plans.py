@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import shapely
 from exchange.blackspots import run_blackspots
 from exchange.export import to_csv, to_xlsx
 from exchange.hotspots import hexagons, places, run_hotspots
-from geo import indicators
+from geo import cells, indicators
 from geo.boundaries import get_unit, load_units
 from geo.emerging import mann_kendall
 from geo.neighbourhoods import row_id
@@ -41,6 +42,17 @@ DIAGNOSIS_MONTHS = 12
 STEP_MONTHS = 3
 #: Top hot spots and black spots listed in a diagnosis.
 TOP = 5
+#: Stored H3 resolution that stands for a neighbourhood (cells of about 0.1 km²).
+AREA_RES = 9
+#: What the figures of a diagnosis cover, by its ``scope_note`` ("subprefecture": diagnoses frozen before
+#: neighbourhoods had their own figures).
+SCOPE_NOTES = {
+    "neighbourhood": N_("Incidents, road crashes and hot spots are those located by GPS inside the neighbourhood "
+                        "(H3 cells of about 0.1 km² whose centre lies in it); reports placed by a place name are "
+                        "left out. Population and programme coverage are those of the commune / sub-prefecture."),
+    "subprefecture": N_("Incident and crash figures are those of the commune / sub-prefecture around the "
+                        "neighbourhood (reports are located to communes)."),
+}
 #: Units smaller than this get finer hot spot cells (H3 resolution 9, about 0.1 km²).
 SMALL_UNIT_KM2 = 60.0
 TREND_P = 0.1
@@ -111,7 +123,7 @@ def _data_end(store: Store, flt: IncidentFilter, viewer: Viewer, as_of: dt.date)
     """End (exclusive, UTC) of the diagnosis: the first of the month after the newest report up to ``as_of``,
     so the periods are whole calendar months."""
     cut = pd.Timestamp(as_of, tz="UTC") + pd.Timedelta(days=1)
-    newest = store.incident_points(IncidentFilter(units=flt.units, end=cut.to_pydatetime()), viewer, limit=1,
+    newest = store.incident_points(replace(flt, start=None, end=cut.to_pydatetime()), viewer, limit=1,
                                    columns=("occurred_at",))
     last = newest["occurred_at"].iloc[0] if len(newest) else cut - pd.Timedelta(days=1)
     return pd.Timestamp(last.year, last.month, 1, tz="UTC") + pd.DateOffset(months=1)
@@ -137,8 +149,8 @@ def incident_trends(store: Store, flt: IncidentFilter, viewer: Viewer,
     counts = {}
     suppressed = False
     for i, (start, end) in enumerate(periods):
-        part = store.incident_counts(IncidentFilter(start=start.to_pydatetime(), end=end.to_pydatetime(),
-                                                    units=flt.units), viewer, by="category")
+        part = store.incident_counts(replace(flt, start=start.to_pydatetime(), end=end.to_pydatetime()), viewer,
+                                     by="category")
         counts[f"p{i}"] = part.set_index("key")["count"]
         suppressed |= bool(part["suppressed"].any())
     table = pd.DataFrame(counts).fillna(0).astype("int64")
@@ -168,12 +180,17 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
               lang: str = "fr") -> dict[str, Any]:
     """The figures of a plan's unit over the :data:`DIAGNOSIS_MONTHS` up to the newest data (JSON-ready).
 
-    A neighbourhood's figures are those of its sub-prefecture (incidents are located to
-    sub-prefectures), said in ``scope_note``.
+    A neighbourhood's incidents and crashes are the GPS-located ones in the
+    :data:`AREA_RES` cells whose centre lies in it (reports placed by a name sit at a
+    unit's point, not where they happened); its hot spots are the sub-prefecture's
+    Gi* cells centred in it (the statistic needs the surroundings); population and
+    programme coverage stay the sub-prefecture's. ``scope_note`` says so.
     """
     sub = plan["subprefecture_id"]
     units = (("subprefecture", sub),)
-    flt = IncidentFilter(units=units)
+    hood = unit_shape(plan, store) if plan["unit_level"] == "neighbourhood" else None
+    area = tuple(int(c) for c in cells.to_db(cells.area_cells(hood, AREA_RES))) if hood is not None else ()
+    flt = IncidentFilter(units=units, cells_r9=area, point_only=hood is not None)
     end = _data_end(store, flt, viewer, as_of)
     periods = _periods(end)
     start = periods[0][0]
@@ -188,6 +205,8 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
     period_flt = IncidentFilter(units=units, start=start.to_pydatetime(), end=end.to_pydatetime())
     hot = run_hotspots(store, period_flt, resolution=resolution, k=1, fdr=True, viewer=viewer)
     table = hot.table
+    if hood is not None:  # Gi* over the sub-prefecture, reported for the cells centred in the neighbourhood
+        table = table[shapely.contains_xy(hood, table["lon"].to_numpy(), table["lat"].to_numpy())]
     # A significant cell without any incident is the halo of a neighbour's cluster: a council acts where
     # incidents happen, so the list keeps hot cells that hold some.
     hot_rows = table[(table["gi_bin"] > 0) & (table["count"] > 0)].sort_values(["gi_z", "count"],
@@ -198,7 +217,7 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
                                                    places(hot_rows["lon"].to_numpy(), hot_rows["lat"].to_numpy())
                                                    if len(hot_rows) else [], strict=True))]
 
-    crash_flt = CrashFilter(units=units, start=start.to_pydatetime(), end=end.to_pydatetime())
+    crash_flt = CrashFilter(units=units, start=start.to_pydatetime(), end=end.to_pydatetime(), cells_r9=area)
     crashes = store.crashes(crash_flt)
     severity = crashes["severity"].value_counts() if len(crashes) else pd.Series(dtype="int64")
     black = run_blackspots(store, crash_flt, method="cells", resolution=8, top=TOP) if len(crashes) else None
@@ -218,10 +237,10 @@ def diagnosis(store: Store, plan: Mapping[str, Any], viewer: Viewer, *, as_of: d
                               "units_with_active_council", "meetings", "schools_visited", "school_visits",
                               "students_reached", "women_days", "women", "officers_trained", "officers_per_10000",
                               "distance_to_trained_km")}
-    population = programme.pop("population")
+    population = programme.pop("population") if hood is None else None  # a neighbourhood's is not known
     return {
         "unit": {k: plan.get(k) for k in ("unit_level", "unit_id", "unit_name", "subprefecture_id", "prefecture_id")},
-        "scope_note": "subprefecture" if plan["unit_level"] == "neighbourhood" else None,
+        "scope_note": "neighbourhood" if hood is not None else None,
         "start": start.date().isoformat(), "end": (end - pd.Timedelta(days=1)).date().isoformat(),
         "periods": [[a.date().isoformat(), (b - pd.Timedelta(days=1)).date().isoformat()] for a, b in periods],
         "population": population, "census_result": programme.pop("census_result"),

@@ -177,3 +177,16 @@ def polygon_to_cells(geometry, res: int, *, fast: bool = True) -> np.ndarray:
         out = np.fromiter((h3.str_to_int(x) for x in h3.geo_to_cells(geometry, res)), dtype=np.uint64)
     out = np.sort(out)  # sort + drop repeats: numpy 2's hash-based np.unique is slower on uint64
     return out[np.concatenate([[True], out[1:] != out[:-1]])] if out.size else out
+
+
+def area_cells(geometry, res: int) -> np.ndarray:
+    """Cells standing for a small area (a neighbourhood): those whose centre lies in it.
+
+    An area smaller than a cell holds no centre: it is then the cell of a point inside it,
+    so an area always has at least one cell.
+    """
+    found = polygon_to_cells(geometry, res)
+    if found.size or geometry is None or geometry.is_empty:
+        return found
+    inner = geometry.representative_point()
+    return points_to_cells(np.array([inner.x]), np.array([inner.y]), res)

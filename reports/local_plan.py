@@ -20,7 +20,14 @@ import geopandas as gpd
 import shapely
 
 from exchange.hotspots import hexagons
-from exchange.plans import KIND_LABELS, PLAN_STATUS_LABELS, PRIORITY_THEMES, RAISED_BY_LABELS, STATUS_LABELS
+from exchange.plans import (
+    KIND_LABELS,
+    PLAN_STATUS_LABELS,
+    PRIORITY_THEMES,
+    RAISED_BY_LABELS,
+    SCOPE_NOTES,
+    STATUS_LABELS,
+)
 from geo.boundaries import ATTRIBUTION, CENSUS_SOURCE
 from geo.plans import actions_in_year, budget_by_year, plan_years
 from geo.taxonomy import default_taxonomy
@@ -116,9 +123,9 @@ def _diagnosis(doc: PdfDocument, plan: Mapping[str, Any], diagnosis: Mapping[str
     doc.heading(t("1. Local security diagnosis"))
     doc.paragraph(t("Figures from {start} to {end}, computed by Proximité from the records of the unit.",
                     start=_date(t, diagnosis["start"]), end=_date(t, diagnosis["end"])), size=8.5, italic=True)
-    if diagnosis.get("scope_note") == "subprefecture":
-        doc.paragraph(t("Incident and crash figures are those of the commune / sub-prefecture around the "
-                        "neighbourhood (reports are located to communes)."), size=8.5, italic=True)
+    scope = SCOPE_NOTES.get(diagnosis.get("scope_note") or "")
+    if scope:
+        doc.paragraph(t(scope), size=8.5, italic=True)
     inc, crashes, prog = diagnosis["incidents"], diagnosis["crashes"], diagnosis["programme"]
     population = diagnosis.get("population")
     pairs = [

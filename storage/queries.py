@@ -40,6 +40,7 @@ class IncidentFilter:
     bbox: tuple[float, float, float, float] | None = None  # west, south, east, north
     include_demo: bool = True
     point_only: bool = False  # only true points (not unit centroids from place names)
+    cells_r9: tuple[int, ...] = ()  # stored H3 resolution-9 cells (signed, as in h3_r9): an area
 
     def where(self) -> list[sa.ColumnElement[bool]]:
         """SQL conditions (bound parameters only)."""
@@ -62,6 +63,8 @@ class IncidentFilter:
             out.append(incident.c.is_demo.is_(sa.false()))
         if self.point_only:
             out.append(incident.c.precision == "point")
+        if self.cells_r9:
+            out.append(incident.c.h3_r9.in_([int(c) for c in self.cells_r9]))
         return out
 
 

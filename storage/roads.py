@@ -46,6 +46,7 @@ class CrashFilter:
     bbox: Bbox | None = None  # west, south, east, north
     severities: tuple[str, ...] = ()
     include_demo: bool = True
+    cells_r9: tuple[int, ...] = ()  # stored H3 resolution-9 cells (signed, as in h3_r9): an area
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.severities) - set(CRASH_SEVERITIES))
@@ -76,6 +77,8 @@ class CrashFilter:
             out.append(c.severity.in_(list(self.severities)))
         if not self.include_demo:
             out.append(c.is_demo.is_(sa.false()))
+        if self.cells_r9:
+            out.append(c.h3_r9.in_([int(x) for x in self.cells_r9]))
         return out
 
 

@@ -207,9 +207,9 @@ def _diagnosis_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable
         st.caption(t("Figures frozen when the plan was adopted."))
     st.caption(t("Data from {start} to {end}.", start=t.d(dt.date.fromisoformat(dg["start"])),
                  end=t.d(dt.date.fromisoformat(dg["end"]))))
-    if dg.get("scope_note") == "subprefecture":
-        st.caption(t("Incident and crash figures are those of the commune / sub-prefecture around the "
-                     "neighbourhood (reports are located to communes)."))
+    scope = xp.SCOPE_NOTES.get(dg.get("scope_note") or "")
+    if scope:
+        st.caption(t(scope))
     inc, crashes, prog = dg["incidents"], dg["crashes"], dg["programme"]
     cols = st.columns(5)
     cols[0].metric(t("Population (estimate)"), t.n(dg["population"]) if dg.get("population") else "–")

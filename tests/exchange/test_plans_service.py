@@ -117,6 +117,30 @@ def test_diagnosis_figures_match_the_records(filled):
     json.dumps(dg)  # frozen with the plan as JSON
 
 
+def test_a_neighbourhood_diagnosis_counts_what_happened_inside_it(filled):
+    """The market quarter holds the 20 thefts and burglaries, none of the scattered assaults, the crashes
+    or the sensitive reports; a report placed there by name only is left out."""
+    by_name = _incidents().iloc[[0]].assign(precision="subprefecture", source_id="by-name",
+                                            occurred_at=pd.Timestamp("2026-09-12", tz="UTC"))
+    filled.write({"incident": by_name}, kind="test")
+    filled.add_neighbourhood("Marché de Matam", shapely.box(MARKET[0] - 0.002, MARKET[1] - 0.002,
+                                                            MARKET[0] + 0.002, MARKET[1] + 0.002))
+    hood = filled.neighbourhoods()
+    plan_id = filled.create_plan(plan_unit("neighbourhood", hood["unit_id"].iloc[0], filled), title="Plan du marché",
+                                 period_start=dt.date(2027, 1, 1), period_end=dt.date(2027, 12, 31))
+    dg = diagnosis(filled, filled.plan(plan_id), ADMIN, as_of=dt.date(2026, 10, 20))
+    by = {c["category"]: c["counts"] for c in dg["incidents"]["by_category"]}
+    assert by == {"vol": [1, 2, 3, 4], "cambriolage": [2, 3, 2, 3]}
+    assert dg["incidents"]["total"] == 20 and dg["incidents"]["sensitive"] == 0
+    assert dg["crashes"]["total"] == 0 and dg["crashes"]["blackspots"] == []
+    market_cell = cells.to_str(cells.points_to_cells([MARKET[0]], [MARKET[1]], dg["hotspots"]["resolution"]))[0]
+    assert [h["cell"] for h in dg["hotspots"]["top"]] == [market_cell]  # Gi* of Matam, reported inside only
+    assert dg["population"] is None and dg["incidents"]["per_10000"] is None  # not known for a neighbourhood
+    assert dg["scope_note"] == "neighbourhood" and dg["programme"]["councils"] == 1  # Matam's programme
+    whole = diagnosis(filled, _plan(filled), ADMIN, as_of=dt.date(2026, 10, 20))
+    assert whole["incidents"]["total"] == 10 + 10 + 12 + 2 + 1  # the commune counts the report placed by name
+
+
 def test_a_council_member_gets_counts_without_small_sensitive_ones(filled):
     plan = _plan(filled)
     dg = diagnosis(filled, plan, MEMBER, as_of=dt.date(2026, 10, 20))

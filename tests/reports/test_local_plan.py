@@ -131,3 +131,16 @@ def test_a_draft_says_so_and_leaves_lines_to_sign(matam):
     assert "Maire, président du conseil" in text and "Représentante des femmes" in text
     assert "DONNÉES DE DÉMONSTRATION" in text
     assert "Adopté par" not in text
+
+
+@pytest.mark.parametrize(("scope", "expected"), [
+    ("neighbourhood", "localisés par GPS dans le quartier"),
+    ("subprefecture", "sont ceux de la commune / sous-préfecture du quartier"),
+])
+def test_a_neighbourhood_plan_says_what_its_figures_cover(matam, scope, expected):
+    diagnosis = _diagnosis() | {"scope_note": scope, "population": None}
+    data = plan_pdf(_plan("draft"), diagnosis=diagnosis, priorities=_priorities(), actions=_actions(), shape=matam,
+                    t=Translator("fr"), generated_at=dt.datetime(2026, 12, 16, 9, 30, tzinfo=dt.UTC), signatories=[])
+    _, text = _text(data)
+    assert expected in text
+    assert ("localisés par GPS" in text) == (scope == "neighbourhood")
