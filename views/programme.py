@@ -200,8 +200,12 @@ def _indicator_table(t: Translator, frames: dict[str, pd.DataFrame], choice: Cho
     config = {t(INDICATOR_COLUMNS[c]): st.column_config.NumberColumn(format="percent")
               for c in ("share_with_council", "share_with_active_council", "women_share", "youth_share")}
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-    st.caption(t("Population: 2014 census per prefecture; sub-prefectures receive a share by area (a stated "
-                 "rule that undercounts towns). Empty cells are unknown, not zero."))
+    if level == "subprefecture":
+        st.caption(t("Population: 2014 census per prefecture; sub-prefectures receive a share by area (a stated "
+                     "rule that undercounts towns). Empty cells are unknown, not zero."))
+    else:  # regions and prefectures carry the census's own figures
+        st.caption(t("Population: 2014 census per prefecture, final or preliminary results as published. Empty "
+                     "cells are unknown, not zero."))
     st.download_button(t("Indicators (CSV)"), to_csv(table), file_name=f"proximite-indicateurs-{level}.csv",
                        mime="text/csv", key="prog_csv")
 

@@ -505,13 +505,15 @@ def _weight_text(t: Translator, crit: ro.Criterion) -> str:
              direction=t(ro.DIRECTION_LABELS[crit.direction]))
 
 
-def _population_note(t: Translator, result: rx.RolloutResult) -> str:
-    """The PDF's caveat on the population figures, for the source actually used."""
-    candidates = result.candidates
+def _population_note(t: Translator, candidates: pd.DataFrame, level: str, population_file: str | None) -> str:
+    """The PDF's caveat on the population figures, for the source and the level actually used."""
     if rx.population_source(candidates) == rx.IMPORTED:
         return t("Population: imported table {file} ({known} of {total} units with a figure); a unit it does not "
-                 "give has an unknown population, never zero.", file=result.population_file or "–",
+                 "give has an unknown population, never zero.", file=population_file or "–",
                  known=t.n(int(candidates["population"].notna().sum())), total=t.n(len(candidates)))
+    if level == "prefecture":  # the census's own units: nothing is shared out
+        return t("Population: 2014 census per prefecture, final or preliminary results as published. Empty cells "
+                 "are unknown, not zero.")
     if "equal" in set(candidates["population_rule"].astype(str)):
         return t("Population: 2014 census per prefecture; sub-prefectures receive equal shares of their "
                  "prefecture (a stated rule that overcounts small sub-prefectures). Empty cells are unknown, not "
@@ -544,7 +546,7 @@ def _pdf(t: Translator, result: rx.RolloutResult, level: str, table: pd.DataFram
         (t("Maximal covering"), t("{km} km", km=_km(t, km)) if km is not None else t("not used")),
         (t("Plan"), t(ro.STATUS_LABELS.get(result.plan.status, result.plan.status))),
     ]
-    notes = [_population_note(t, result),
+    notes = [_population_note(t, result.candidates, result.level, result.population_file),
              t("Costs and officers per 10,000 inhabitants are planning assumptions set on the page.")]
     if km is not None:
         notes.append(t("Maximal covering: a trained community also reaches the units whose central point lies "

@@ -250,3 +250,18 @@ def test_a_scenario_with_a_missing_value_rule_per_criterion_keeps_it():
     _run_plan(at)
     result = at.session_state["rollout_scenarios"]["Mixte"]
     assert result.scores.missing == {"incidents_per_10000": "exclude", "population": "impute_median"}
+
+
+@pytest.mark.parametrize(("level", "rule", "said", "not_said"), [
+    ("prefecture", "census", "recensement de 2014 par préfecture, résultats définitifs ou provisoires", "superficie"),
+    ("subprefecture", "area", "selon leur superficie", "définitifs"),
+    ("subprefecture", "equal", "part égale de sa préfecture", "superficie"),
+])
+def test_the_pdf_population_note_follows_the_level_and_rule(level, rule, said, not_said):
+    from i18n import Translator
+    from views.rollout import _population_note
+
+    candidates = pd.DataFrame({"unit_id": ["A", "B"], "population": [1000.0, None],
+                               "census_result": ["final", "preliminary"], "population_rule": [rule, rule]})
+    note = _population_note(Translator("fr"), candidates, level, None)
+    assert said in note and not_said not in note
