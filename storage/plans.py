@@ -15,6 +15,7 @@ writes nothing, so the page keeps the user's text and says so.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -350,14 +351,26 @@ class PlansMixin:
             audit.record(conn, "delete", username=who.name, table_name="security_plan", record_id=plan_id,
                          before=before)
 
+    def plan_content(self, plan_id: int) -> str:
+        """A fingerprint of a version's priorities and actions (ids and record versions).
+
+        Item edits leave the plan's own version alone (so two people can work on
+        different items); adoption compares this instead, so a council adopts the
+        items it was shown, not ones changed meanwhile.
+        """
+        with self.engine.connect() as conn:
+            return _content(conn, int(plan_id))
+
     def adopt_plan(self, plan_id: int, *, version: int, adopted_on: dt.date,
                    signatories: Iterable[Mapping[str, str]], diagnosis: Mapping[str, Any] | None = None,
-                   user: object = None) -> None:
+                   content: str | None = None, user: object = None) -> None:
         """Adopt a draft: date, signatories and the diagnosis figures are frozen with it.
 
-        It needs at least one priority, one action and one signatory. The version adopted
-        before it in the same series becomes ``superseded`` and its follow-up entries are
-        carried to the matching actions of this version.
+        It needs at least one priority, one action and one signatory. ``content``
+        (:meth:`plan_content` as shown to the council) makes a change to the items since
+        then a :class:`StaleVersionError`. The version adopted before it in the same
+        series becomes ``superseded`` and its follow-up entries are carried to the
+        matching actions of this version.
         """
         who = acting(user)
         people = [{"name": _text(p.get("name"), 200), "role": _text(p.get("role"), 200) or ""}
@@ -374,6 +387,8 @@ class PlansMixin:
                                      .where(plan_action.c.plan_id == plan_id)).scalar_one()
             if not n_priorities or not n_actions:
                 raise PlanError("plan_incomplete", "a plan needs at least one priority and one action to be adopted")
+            if content is not None and _content(conn, plan_id) != content:
+                raise StaleVersionError(f"the priorities or actions of plan {plan_id} changed since they were shown")
             before = audit.snapshot(conn, "security_plan", plan_id)
             done = conn.execute(security_plan.update()
                                 .where(security_plan.c.id == plan_id, security_plan.c.version == version,
@@ -540,9 +555,15 @@ class PlansMixin:
     # -- helpers ----------------------------------------------------------------------------
 
     def _draft(self, conn: sa.Connection, who: Viewer, plan_id: int) -> Mapping[str, Any]:
-        """The plan row, after checking it exists, ``who`` may write it and it is still a draft."""
+        """The plan row, after checking it exists, ``who`` may write it and it is still a draft.
+
+        The row is locked (PostgreSQL) until the transaction ends, so an item edit and
+        an adoption of the same plan run one after the other: nothing changes an
+        adopted version, and adoption sees the items it checks.
+        """
         require_writer(who, "security_plan")
-        row = conn.execute(sa.select(security_plan).where(security_plan.c.id == int(plan_id))).mappings().first()
+        row = conn.execute(sa.select(security_plan).where(security_plan.c.id == int(plan_id))
+                           .with_for_update()).mappings().first()
         if row is None:
             raise KeyError(f"unknown plan {plan_id}")
         require_write(who, "security_plan", stored=[security_plan.c.id == int(plan_id)], conn=conn)
@@ -613,3 +634,13 @@ def _carry_followups(conn: sa.Connection, old_plan: int, new_plan: int) -> None:
                "plan_id": new_plan, "action_id": pairs[r["action_id"]]} for r in rows]
     if copies:
         conn.execute(plan_followup.insert(), copies)
+
+
+def _content(conn: sa.Connection, plan_id: int) -> str:
+    """See :meth:`PlansMixin.plan_content`: read in ``conn`` so adoption checks it in its own transaction."""
+    parts = []
+    for name, table in (("p", plan_priority), ("a", plan_action)):
+        rows = conn.execute(sa.select(table.c.id, table.c.version).where(table.c.plan_id == plan_id)
+                            .order_by(table.c.id)).all()
+        parts += [f"{name}{row_id}.{version}" for row_id, version in rows]
+    return hashlib.sha256(" ".join(parts).encode()).hexdigest()[:16]

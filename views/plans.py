@@ -556,6 +556,15 @@ def _adoption_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable:
             st.info(t("This draft has not been adopted yet."))
             return
         st.caption(t("Adoption freezes this version with its diagnosis figures; later changes make a new version."))
+        # Adoption is checked against what the previous run showed (the page the council looked at), not
+        # against what this run reads: a change made meanwhile by someone else is refused, not adopted unseen.
+        shown_key = f"pl_adopt_{plan['id']}_shown"
+        now = (int(plan["version"]), store.plan_content(plan["id"]))
+        seen = st.session_state.get(shown_key, now)
+        st.session_state[shown_key] = now
+        items = (len(store.plan_priorities(plan["id"])), store.plan_actions(plan["id"]))
+        st.markdown(t("This version holds {p} priority(ies) and {a} action(s), for a budget of {b} GNF.",
+                      p=t.n(items[0]), a=t.n(len(items[1])), b=t.n(float(items[1]["budget_gnf"].sum()))))
         roles = [t(r) for r in DEFAULT_SIGNERS] + [""] * EXTRA_SIGNERS
         with st.form(f"pl_adopt_{plan['id']}"):
             day = st.date_input(t("Adopted on"), value=dt.date.today(), format="DD/MM/YYYY", key="pl_adopt_day")
@@ -574,9 +583,12 @@ def _adoption_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable:
                 return
             signers = [p for p in signers if p["name"].strip()]
             try:
-                store.adopt_plan(plan["id"], version=plan["version"], adopted_on=day, signatories=signers,
+                store.adopt_plan(plan["id"], version=seen[0], content=seen[1], adopted_on=day, signatories=signers,
                                  diagnosis=_diagnosis(t, plan, viewer), user=viewer)
-            except (StaleVersionError, PlanError, PermissionDenied) as exc:
+            except StaleVersionError:
+                st.error(t("The plan was changed by someone else since this page was shown: nothing was adopted. "
+                           "Check its priorities and actions, then adopt again."))
+            except (PlanError, PermissionDenied) as exc:
                 _refused(t, exc)
             else:
                 flash("success", t("Plan adopted. It is now frozen; follow its actions in the follow-up step."))

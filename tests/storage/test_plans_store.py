@@ -125,6 +125,64 @@ def test_the_second_of_two_editors_gets_a_conflict_and_the_first_text_stays(stor
     assert store.plan(plan_id)["version"] == read_at + 1
 
 
+def test_adoption_is_refused_when_the_items_changed_since_the_council_saw_them(store):
+    plan_id = _plan(store)
+    pid, aid = _fill(store, plan_id)
+    shown = store.plan_content(plan_id)
+    assert store.plan_content(plan_id) == shown  # a fingerprint, stable while nothing changes
+    store.update_action(aid, {"budget_gnf": 9_000_000}, version=1)  # someone else, meanwhile
+    with pytest.raises(StaleVersionError):
+        store.adopt_plan(plan_id, version=store.plan(plan_id)["version"], adopted_on=dt.date(2026, 12, 1),
+                         signatories=[{"name": "Maire"}], content=shown)
+    assert store.plan(plan_id)["status"] == "draft"
+    seen = store.plan_content(plan_id)
+    extra = store.add_priority(plan_id, {"title": "Gare routière"}, SQUARE.centroid, kind="point")
+    assert store.plan_content(plan_id) != seen  # an added item counts
+    store.delete_priority(extra, version=1)
+    assert store.plan_content(plan_id) == seen  # the same items as were shown
+    store.adopt_plan(plan_id, version=store.plan(plan_id)["version"], adopted_on=dt.date(2026, 12, 1),
+                     signatories=[{"name": "Maire"}], content=seen)
+    assert store.plan(plan_id)["status"] == "adopted"
+    assert store.plan_actions(plan_id)["budget_gnf"].tolist() == [9_000_000.0]
+
+
+@pytest.mark.postgis
+def test_an_item_edit_waits_for_an_adoption_in_progress_and_then_finds_the_plan_frozen(postgis_store):
+    """PostgreSQL runs writers side by side: without the plan row lock an action could change between the
+    adoption's checks and its commit, and the adopted version would not be what was adopted."""
+    import threading
+
+    import sqlalchemy as sa
+
+    from storage.schema import metadata
+
+    store = postgis_store
+    plan_id = _plan(store)
+    _, aid = _fill(store, plan_id)
+    plans = metadata.tables["security_plan"]
+    outcome: list[object] = []
+    with store.engine.connect() as adopting:
+        adopting.begin()
+        adopting.execute(sa.select(plans.c.id).where(plans.c.id == plan_id).with_for_update())  # as adopt_plan
+        editor = threading.Thread(target=lambda: outcome.append(_try(
+            lambda: store.update_action(aid, {"budget_gnf": 5}, version=1))))
+        editor.start()
+        editor.join(timeout=1.5)
+        assert editor.is_alive() and not outcome  # the edit waits for the adoption
+        adopting.execute(plans.update().where(plans.c.id == plan_id).values(status="adopted"))
+        adopting.commit()
+    editor.join(timeout=30)
+    assert isinstance(outcome[0], PlanError) and outcome[0].code == "plan_frozen"
+    assert store.plan_actions(plan_id)["budget_gnf"].tolist() == [1_000_000.0]
+
+
+def _try(call):
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - the test inspects what the writer got
+        return exc
+
+
 def test_council_members_write_only_the_plans_of_their_own_unit(store):
     mine = _plan(store, user=MATAM_MEMBER)
     other = _plan(store, "GN-C-DIXINN")

@@ -151,3 +151,30 @@ def test_a_second_editor_gets_a_conflict_and_keeps_their_text(demo_url):
     assert store.plan(plan_id)["notes"]["consultations"] == "Marche exploratoire avec les femmes du marché, 3 mars"
     second = _by_label(second.button, "Recharger la version enregistrée").click().run()
     assert second.text_area(key=key).value == "Marche exploratoire avec les femmes du marché, 3 mars"
+
+
+def test_adopting_a_plan_changed_meanwhile_is_refused_until_the_council_has_seen_it(demo_url):
+    import shapely
+
+    store = open_store(demo_url)
+    plan_id = store.create_plan(plan_unit("subprefecture", "GN-C-KALOUM"), title="Plan de Kaloum 2028",
+                                period_start=date(2028, 1, 1), period_end=date(2028, 12, 31))
+    store.add_priority(plan_id, {"title": "Port"}, shapely.Point(-13.71, 9.51), kind="point")
+    aid = store.add_action(plan_id, {"title": "Patrouilles", "responsible": "Commissariat", "budget_gnf": 1_000_000,
+                                     "start_on": "2028-01-01", "end_on": "2028-06-30"})
+    at = AppTest.from_function(_page, args=("fr",), default_timeout=180)
+    at.session_state["pl_plan"] = plan_id
+    at.run()
+    assert any("1 priorité(s) et 1 action(s), pour un budget de 1 000 000 GNF" in m.value.replace("\u202f", " ")
+               for m in at.markdown), [m.value for m in at.markdown]
+    store.update_action(aid, {"budget_gnf": 90_000_000}, version=1)  # someone else, while the council looks
+    at.text_input(key="pl_sign_name_0").set_value("Mariama Camara")
+    _by_label(at.checkbox, "Le conseil a adopté ce plan en séance").check()
+    at = _click(at, "Adopter le plan")
+    assert any("modifié par quelqu'un d'autre" in e.value for e in at.error), [e.value for e in at.error]
+    assert store.plan(plan_id)["status"] == "draft"
+    assert any("90 000 000 GNF" in m.value.replace("\u202f", " ") for m in at.markdown)  # now shown
+    at = _click(at, "Adopter le plan")
+    assert not at.exception, at.exception
+    assert store.plan(plan_id)["status"] == "adopted"
+    assert store.plan_actions(plan_id)["budget_gnf"].tolist() == [90_000_000.0]
