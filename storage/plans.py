@@ -424,6 +424,8 @@ class PlansMixin:
             if source["status"] == "draft":
                 raise PlanError("already_draft", "this version is still a draft: edit it")
             series = source["series_id"]
+            # Two people asking at once: the second waits here, then finds the first one's draft.
+            conn.execute(sa.select(security_plan.c.id).where(security_plan.c.id == series).with_for_update())
             draft = conn.execute(sa.select(security_plan.c.id).where(security_plan.c.series_id == series,
                                                                       security_plan.c.status == "draft")).first()
             if draft is not None:

@@ -176,6 +176,33 @@ def test_an_item_edit_waits_for_an_adoption_in_progress_and_then_finds_the_plan_
     assert store.plan_actions(plan_id)["budget_gnf"].tolist() == [1_000_000.0]
 
 
+@pytest.mark.postgis
+def test_two_people_asking_for_a_new_version_at_once_get_one_draft(postgis_store):
+    import threading
+
+    store = postgis_store
+    plan_id = _plan(store)
+    _fill(store, plan_id)
+    _adopt(store, plan_id)
+    start = threading.Barrier(4)
+    outcome: list[object] = []
+
+    def ask() -> None:
+        start.wait()
+        outcome.append(_try(lambda: store.new_plan_version(plan_id)))
+
+    askers = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in askers:
+        thread.start()
+    for thread in askers:
+        thread.join(timeout=60)
+    drafts = [o for o in outcome if isinstance(o, int)]
+    refused = [o for o in outcome if isinstance(o, PlanError)]
+    assert len(drafts) == 1 and len(refused) == 3, outcome
+    assert {e.code for e in refused} == {"draft_exists"}
+    assert store.plan(drafts[0])["version_no"] == 2
+
+
 def _try(call):
     try:
         return call()
