@@ -41,9 +41,11 @@ def _store() -> Store:
 def rollout_command(
     out: Annotated[Path, typer.Option("--out", help=t("Output file (.csv or .xlsx; the GeoJSON of the selected "
                                                       "units is written next to it)."))],
-    level: Annotated[str, typer.Option(help=t("prefecture or subprefecture."))] = "subprefecture",
-    weights: Annotated[Path | None, typer.Option(help=t("Scenario file (JSON: weights, directions, method)."))
-                       ] = None,
+    level: Annotated[str | None, typer.Option(help=t("prefecture or subprefecture (default: the scenario's, else "
+                                                     "subprefecture)."))] = None,
+    weights: Annotated[Path | None, typer.Option(help=t("Scenario file (JSON as saved by the planner page: weights, "
+                                                        "directions, method, limits, units); options given here "
+                                                        "take precedence."))] = None,
     instructors: Annotated[int | None, typer.Option(min=0, help=t("Instructors available."))] = None,
     budget: Annotated[float | None, typer.Option(min=0, help=t("Total budget (GNF)."))] = None,
     budget_per_phase: Annotated[float | None, typer.Option(min=0, help=t("Budget per phase (GNF)."))] = None,
@@ -94,12 +96,13 @@ def rollout_command(
         return typer.Exit(2)
 
     try:
-        if level not in LEVELS:
-            raise ValueError(f"--level must be one of {', '.join(LEVELS)}")
         if out.suffix.lower() not in (".csv", ".xlsx", ".geojson", ".json"):
             raise ValueError(f"{out}: use a .csv, .xlsx or .geojson file name")
         scenario = ro.Scenario.load(weights) if weights is not None else ro.Scenario.default()
         scenario.criteria()  # unknown criteria fail here, before any work
+        level = level or scenario.level or "subprefecture"
+        if level not in LEVELS:
+            raise ValueError(f"--level must be one of {', '.join(LEVELS)}")
         given = {"instructors": instructors, "budget_total": budget, "budget_per_phase": budget_per_phase,
                  "phases": phases, "officers_per_instructor": officers_per_instructor, "cost_fixed": cost_fixed,
                  "cost_per_officer": cost_per_officer}
@@ -127,11 +130,12 @@ def rollout_command(
     try:
         candidates = candidate_table(store, level, start=start, end=end, population_rule=population_rule,
                                      population_table=table)
-        done = list(covered or [])
+        done = list(covered) if covered else None  # None: the scenario's lists
         if trained_as_covered:
-            done += candidates.loc[candidates["trained"], "unit_id"].tolist()
-        result = plan_rollout(candidates, scenario, limits, covered=done, include=include or [],
-                              exclude=exclude or [], coverage_km=coverage_km, draws=draws,
+            done = [*(scenario.covered if done is None else done),
+                    *candidates.loc[candidates["trained"], "unit_id"].tolist()]
+        result = plan_rollout(candidates, scenario, limits, covered=done, include=include or None,
+                              exclude=exclude or None, coverage_km=coverage_km, draws=draws,
                               population_file=population.name if population is not None else None)
     except ro.InfeasiblePlan as exc:
         raise fail(t("No plan meets the limits ({limit}): {error}", limit=t(ro.LIMIT_LABELS[exc.limit]),

@@ -37,8 +37,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -531,6 +531,9 @@ SCENARIO_ERROR_LABELS: dict[str, str] = {
     "bad_choice": N_("The scenario has a direction, normalization or missing-value rule that does not exist."),
     "bad_limits": N_("The scenario limits are not valid."),
     "bad_coverage": N_("The scenario covering distance is not a number of zero or more."),
+    "bad_units": N_("The scenario's level or unit lists are not valid (a level, prefecture or subprefecture, "
+                    "and lists of unit ids)."),
+    "unknown_units": N_("The scenario names units that do not exist at its level."),
 }
 
 
@@ -562,7 +565,7 @@ def read_scenario(data: bytes | str, *, max_bytes: int = 1_000_000,
     if not isinstance(doc, dict) or "weights" not in doc:
         raise ScenarioFileError("not_object", f"got {type(doc).__name__}" + (
             f" with keys {sorted(doc)}" if isinstance(doc, dict) else ""))
-    allowed = {"version", "name", "method", "missing", "weights", "directions", "limits", "coverage_km"}
+    allowed = set(ro.SCENARIO_FIELDS)
     if set(doc) - allowed:
         raise ScenarioFileError("unknown_fields", ", ".join(sorted(set(doc) - allowed)))
     if doc.get("version", ro.SCENARIO_VERSION) != ro.SCENARIO_VERSION:
@@ -604,10 +607,29 @@ def read_scenario(data: bytes | str, *, max_bytes: int = 1_000_000,
     if coverage is not None and (isinstance(coverage, bool) or not isinstance(coverage, (int, float))
                                  or not np.isfinite(coverage) or coverage < 0):
         raise ScenarioFileError("bad_coverage", f"coverage_km is {coverage!r}")
+    _check_scenario_units(doc)
     try:
         return ro.Scenario.from_dict(doc)
     except (TypeError, ValueError) as exc:  # a check above should have caught it: still say so plainly
         raise ScenarioFileError("not_object", str(exc)) from None
+
+
+def _check_scenario_units(doc: Mapping[str, Any]) -> None:
+    """A scenario file's level and unit lists: the level is a candidate level and every id one of its units."""
+    level = doc.get("level")
+    lists = {name: doc.get(name) or [] for name in ro.UNIT_CHOICES}
+    if level is None and not any(lists.values()):
+        return
+    if level not in LEVELS:
+        raise ScenarioFileError("bad_units", f"level is {level!r}, not one of {', '.join(LEVELS)}")
+    bad = [name for name, units in lists.items()
+           if not isinstance(units, list) or not all(isinstance(u, str) and u.strip() for u in units)]
+    if bad:
+        raise ScenarioFileError("bad_units", f"{', '.join(bad)} must be lists of unit ids")
+    known = set(load_units(level)["unit_id"].astype(str))
+    unknown = [f"{name}: {u}" for name, units in lists.items() for u in units if u.strip() not in known]
+    if unknown:
+        raise ScenarioFileError("unknown_units", f"no {level} with the id " + ", ".join(unknown))
 
 
 # --- planning -----------------------------------------------------------------------------------------
@@ -663,27 +685,36 @@ def resolve_units(values: Iterable[str], candidates: pd.DataFrame) -> list[str]:
 
 
 def plan_rollout(candidates: pd.DataFrame, scenario: ro.Scenario, limits: ro.Limits | None = None, *,
-                 covered: Iterable[str] = (), include: Iterable[str] = (), exclude: Iterable[str] = (),
-                 coverage_km: float | None = None, draws: int = 500, seed: int = 0,
-                 time_limit: float | None = 120.0, population_file: str | None = None) -> RolloutResult:
+                 covered: Iterable[str] | None = None, include: Iterable[str] | None = None,
+                 exclude: Iterable[str] | None = None, coverage_km: float | None = None, draws: int = 500,
+                 seed: int = 0, time_limit: float | None = 120.0,
+                 population_file: str | None = None) -> RolloutResult:
     """Rank ``candidates`` with ``scenario``, measure rank stability, and choose the phased rollout.
 
-    ``limits`` and ``coverage_km`` default to the scenario's (then to
-    :class:`geo.rollout.Limits`' defaults). Units are ids or names
+    ``limits``, ``coverage_km`` and the unit lists default to the scenario's (limits
+    then to :class:`geo.rollout.Limits`' defaults). Units are ids or names
     (:func:`resolve_units`). ``draws = 0`` skips the sensitivity analysis.
     ``population_file`` names the imported population table, for the files written.
+    The result's scenario holds everything used (level, limits, covering, unit ids),
+    so its JSON reproduces the plan.
     """
     if "level" not in candidates.columns or candidates["level"].nunique() != 1:
         raise ValueError("candidates must come from candidate_table (one level)")
+    level = str(candidates["level"].iloc[0])
+    given = {"covered": covered, "include": include, "exclude": exclude}
+    if scenario.level not in (None, level) and any(getattr(scenario, k) for k, v in given.items() if v is None):
+        raise ValueError(f"the scenario {scenario.name!r} lists {scenario.level} units; the candidates are "
+                         f"{level} units")
+    units = {k: tuple(resolve_units(getattr(scenario, k) if v is None else v, candidates)) for k, v in given.items()}
     limits = limits or scenario.limits or ro.Limits()
     coverage_km = coverage_km if coverage_km is not None else scenario.coverage_km
-    scores = scenario.score(candidates)
+    used = replace(scenario, limits=limits, coverage_km=coverage_km, level=level, **units)
+    scores = used.score(candidates)
     spread = ro.sensitivity(scores, draws=draws, seed=seed) if draws else None
-    plan = ro.select(scores, limits, covered=resolve_units(covered, candidates),
-                     include=resolve_units(include, candidates), exclude=resolve_units(exclude, candidates),
-                     coverage_km=coverage_km, time_limit=time_limit, name=scenario.name)
-    return RolloutResult(str(candidates["level"].iloc[0]), scenario, limits, candidates, scores, plan, spread,
-                         population_file)
+    plan = ro.select(scores, limits, covered=list(units["covered"]), include=list(units["include"]),
+                     exclude=list(units["exclude"]), coverage_km=coverage_km, time_limit=time_limit,
+                     name=scenario.name)
+    return RolloutResult(level, used, limits, candidates, scores, plan, spread, population_file)
 
 
 # --- files --------------------------------------------------------------------------------------------
@@ -762,6 +793,8 @@ def _settings_table(result: RolloutResult, t: Translator) -> pd.DataFrame:
             {"setting": "population_known_units",
              "value": f"{int(result.candidates['population'].notna().sum())}/{len(result.candidates)}"}]
     rows += [{"setting": f"limit:{k}", "value": v} for k, v in result.limits.to_dict().items()]
+    rows += [{"setting": f"units:{name}", "value": "; ".join(getattr(result.scenario, name))}
+             for name in ro.UNIT_CHOICES]
     for crit in result.scores.criteria:
         rows.append({"setting": f"weight:{crit.key}", "value": round(float(weights[crit.key]), 4),
                      "label": t(crit.label_id), "direction": t(ro.DIRECTION_LABELS[crit.direction]),

@@ -542,6 +542,15 @@ class Limits:
         return cls(**dict(data))
 
 
+#: Levels a scenario's unit choices can be at (the planner's candidate levels).
+SCENARIO_LEVELS = ("prefecture", "subprefecture")
+#: A scenario's unit choices: units already covered, that must, and that must not be chosen.
+UNIT_CHOICES = ("covered", "include", "exclude")
+#: Fields of a scenario file.
+SCENARIO_FIELDS = ("version", "name", "method", "missing", "weights", "directions", "limits", "coverage_km",
+                   "level", *UNIT_CHOICES)
+
+
 @dataclass(frozen=True)
 class Scenario:
     """Named weights and options, saved as JSON so a ranking can be reproduced and compared.
@@ -549,7 +558,9 @@ class Scenario:
     ``weights`` maps criterion keys (of ``base`` criteria, default
     :data:`DEFAULT_CRITERIA`) to weights; a criterion not listed has weight 0.
     ``directions`` overrides default directions. ``limits`` and
-    ``coverage_km`` are optional defaults for the selection.
+    ``coverage_km`` are optional defaults for the selection; so are the unit
+    choices ``covered``, ``include`` and ``exclude`` (unit ids of ``level``), so a
+    saved scenario reproduces the plan it was made with.
     """
 
     name: str
@@ -559,6 +570,10 @@ class Scenario:
     missing: str | Mapping[str, str] = "exclude"
     limits: Limits | None = None
     coverage_km: float | None = None
+    level: str | None = None
+    covered: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -580,6 +595,15 @@ class Scenario:
             raise ValueError("limits must be a Limits")
         if self.coverage_km is not None:
             object.__setattr__(self, "coverage_km", _number(self.coverage_km, "coverage_km"))
+        if self.level is not None:
+            _check_choice(self.level, SCENARIO_LEVELS, "level")
+        for name in UNIT_CHOICES:
+            units = getattr(self, name)
+            if isinstance(units, str) or not all(isinstance(u, str) and u.strip() for u in units):
+                raise ValueError(f"{name} must be a list of unit ids")
+            object.__setattr__(self, name, tuple(u.strip() for u in units))
+            if units and self.level is None:
+                raise ValueError(f"{name} lists units: the scenario needs their level")
 
     def criteria(self, base: Sequence[Criterion] = DEFAULT_CRITERIA) -> tuple[Criterion, ...]:
         """``base`` with this scenario's weights and directions."""
@@ -615,14 +639,16 @@ class Scenario:
             out["limits"] = self.limits.to_dict()
         if self.coverage_km is not None:
             out["coverage_km"] = self.coverage_km
+        if self.level is not None:
+            out["level"] = self.level
+        out.update({name: list(getattr(self, name)) for name in UNIT_CHOICES if getattr(self, name)})
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
         if not isinstance(data, Mapping):
             raise ValueError("a scenario is a JSON object")
-        allowed = {"version", "name", "method", "missing", "weights", "directions", "limits", "coverage_km"}
-        unknown = sorted(set(data) - allowed)
+        unknown = sorted(set(data) - set(SCENARIO_FIELDS))
         if unknown:
             raise ValueError(f"unknown scenario field(s) {unknown}")
         if data.get("version", SCENARIO_VERSION) != SCENARIO_VERSION:
@@ -634,7 +660,9 @@ class Scenario:
                    directions=data.get("directions") or {}, method=data.get("method", "minmax"),
                    missing=data.get("missing", "exclude"),
                    limits=Limits.from_dict(limits) if limits is not None else None,
-                   coverage_km=data.get("coverage_km"))
+                   coverage_km=data.get("coverage_km"), level=data.get("level"),
+                   **{name: tuple(data.get(name) or ()) if not isinstance(data.get(name), str) else data[name]
+                      for name in UNIT_CHOICES})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=2)

@@ -260,6 +260,10 @@ def _scenario_inputs(scenario: ro.Scenario) -> tuple[dict[str, Any], list[str]]:
     else:
         limit_values, issues = _limit_inputs(scenario.limits)
         values.update(limit_values)
+    if scenario.level is not None:  # a file without a level (older) keeps the page's level and units
+        values["ro_level"] = scenario.level
+        values.update({f"ro_{name}": [f"{scenario.level}:{u}" for u in getattr(scenario, name)]
+                       for name in ro.UNIT_CHOICES})
     values["ro_cover"] = scenario.coverage_km is not None
     if scenario.coverage_km is not None:
         low, high, _ = COVER_KM
@@ -295,8 +299,9 @@ def _load_scenario_file() -> None:
 def _scenario_loader(t: Translator) -> None:
     upload = st.file_uploader(t("Saved scenario (JSON, as downloaded from this page)"), type=["json"],
                               key=_SCENARIO_FILE, on_change=_load_scenario_file,
-                              help=t("Sets the weights, directions, normalization, missing-value rule, limits and "
-                                     "covering of the file; the units chosen below are kept."))
+                              help=t("Sets the weights, directions, normalization, missing-value rule, limits, "
+                                     "covering, level and units chosen of the file (a file without a level keeps "
+                                     "the units chosen below)."))
     status = st.session_state.get(_SCENARIO_STATUS)
     if upload is None or status is None or status[0] != upload.file_id:
         return
@@ -600,7 +605,8 @@ def render() -> None:
         return
     scenario = ro.Scenario(name=name, weights={c.key: c.weight for c in criteria},
                            directions={c.key: c.direction for c in criteria}, method=method, missing=missing,
-                           limits=limits, coverage_km=coverage_km)
+                           limits=limits, coverage_km=coverage_km, level=level, covered=tuple(covered),
+                           include=tuple(include), exclude=tuple(exclude))
     if st.button(t("Plan the rollout"), type="primary", key="ro_run"):
         try:
             with st.spinner(t("Solving…")):

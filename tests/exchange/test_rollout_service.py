@@ -201,6 +201,26 @@ def test_plan_rollout_and_files(subs, tmp_path):
         er.plan_to_files(result, tmp_path / "plan.pdf")
 
 
+def test_the_scenario_of_a_plan_reproduces_it_units_included(subs):
+    """The result's scenario holds the level, limits, covering and unit ids used: planning again from its
+    JSON alone gives the same plan; unit lists given to the call take precedence over the scenario's."""
+    scenario = ro.Scenario("Test", {"incidents_per_10000": 2, "population": 1}, method="rank")
+    limits = ro.Limits(instructors=10, phases=2, budget_total=1.2e9)
+    first = er.plan_rollout(subs, scenario, limits, covered=["Kaloum"], include=["Dixinn"], exclude=["Matam"],
+                            draws=0)
+    saved = first.scenario
+    assert (saved.level, saved.covered, saved.include, saved.exclude) == (
+        "subprefecture", ("GN-C-KALOUM",), ("GN-C-DIXINN",), ("GN-C-MATAM",))
+    again = er.plan_rollout(subs, er.read_scenario(saved.to_json()), draws=0)
+    pd.testing.assert_frame_equal(again.plan.units, first.plan.units)
+    assert again.limits == limits
+    freed = er.plan_rollout(subs, saved, exclude=[], draws=0).plan.units.set_index("unit_id")
+    assert freed.loc["GN-C-MATAM", "reason"] != "excluded" and freed.loc["GN-C-KALOUM", "reason"] == "already_covered"
+    prefectures = ro.Scenario("P", {"population": 1}, level="prefecture", include=("GN-C",))
+    with pytest.raises(ValueError, match="lists prefecture units"):
+        er.plan_rollout(subs, prefectures, draws=0)
+
+
 def test_resolve_units_by_id_or_name(subs):
     assert er.resolve_units(["gn-c-kaloum", "Dixinn, Matam"], subs) == ["GN-C-KALOUM", "GN-C-DIXINN", "GN-C-MATAM"]
     with pytest.raises(ValueError, match="ambiguous"):
@@ -235,6 +255,28 @@ def test_cli_writes_the_plan_and_refuses_impossible_limits(demo_db, tmp_path):
     assert refused.exit_code == 2 and "GN-C" in refused.output and not (tmp_path / "no.csv").exists()
     bad = _run(demo_db, "--level", "region", "--out", str(out))
     assert bad.exit_code == 2 and "--level" in bad.output
+
+
+def test_cli_takes_the_level_and_units_of_a_saved_scenario(demo_db, tmp_path):
+    saved = tmp_path / "saved.json"
+    saved.write_text(ro.Scenario("Ouest", {"population": 1}, level="prefecture", include=("GN-KA",),
+                                 exclude=("GN-C",)).to_json(), encoding="utf-8")
+    out = tmp_path / "plan.csv"
+    done = _run(demo_db, "--weights", str(saved), "--instructors", "51", "--phases", "2", "--out", str(out),
+                "--draws", "0")
+    assert done.exit_code == 0, done.output
+    plan = pd.read_csv(out, encoding="utf-8-sig").set_index("unit_id")
+    assert len(plan) == 34  # the scenario's level
+    assert pd.notna(plan.loc["GN-KA", "phase"]) and pd.isna(plan.loc["GN-C", "phase"])
+    free = _run(demo_db, "--weights", str(saved), "--include", "GN-C", "--exclude", "GN-KA", "--out", str(out),
+                "--draws", "0")
+    assert free.exit_code == 0, free.output  # the command line's lists replace the file's
+    plan = pd.read_csv(out, encoding="utf-8-sig").set_index("unit_id")
+    assert pd.isna(plan.loc["GN-KA", "phase"]) and pd.notna(plan.loc["GN-C", "phase"])
+    clash = _run(demo_db, "--weights", str(saved), "--exclude", "GN-KA", "--out", str(out), "--draws", "0")
+    assert clash.exit_code == 2 and "both included and excluded" in clash.output  # the file's include stays
+    other = _run(demo_db, "--weights", str(saved), "--level", "subprefecture", "--out", str(out), "--draws", "0")
+    assert other.exit_code == 2 and "prefecture units" in other.output
 
 
 @pytest.mark.parametrize("lang, heading, unknown, not_number", [

@@ -59,7 +59,9 @@ def test_a_downloaded_scenario_reads_back_identical():
     scenario = ro.Scenario("Besoins", {"incidents_per_10000": 3.0, "population": 1.0},
                            directions={"distance_to_trained_km": "readiness"}, method="rank",
                            missing={"population": "impute_median"},
-                           limits=ro.Limits(instructors=20, phases=2, budget_total=3e9), coverage_km=30.0)
+                           limits=ro.Limits(instructors=20, phases=2, budget_total=3e9), coverage_km=30.0,
+                           level="subprefecture", covered=("GN-C-KALOUM",), include=("GN-KA-KANKAN-CENTRE",),
+                           exclude=("GN-C-MATAM", "GN-C-DIXINN"))
     assert er.read_scenario(scenario.to_json()) == scenario
     assert er.read_scenario(b"\xef\xbb\xbf" + scenario.to_json().encode()) == scenario  # BOM from Notepad
 
@@ -80,6 +82,12 @@ def test_a_downloaded_scenario_reads_back_identical():
     ('{"name": "x", "weights": {"population": 1}, "limits": {"phases": 0}}', "bad_limits"),
     ('{"name": "x", "weights": {"population": 1}, "limits": {"teachers": 3}}', "bad_limits"),
     ('{"name": "x", "weights": {"population": 1}, "coverage_km": -5}', "bad_coverage"),
+    ('{"name": "x", "weights": {"population": 1}, "level": "region"}', "bad_units"),
+    ('{"name": "x", "weights": {"population": 1}, "include": ["GN-C-MATAM"]}', "bad_units"),
+    ('{"name": "x", "weights": {"population": 1}, "level": "prefecture", "exclude": "GN-C"}', "bad_units"),
+    ('{"name": "x", "weights": {"population": 1}, "level": "prefecture", "covered": ["GN-C", 3]}', "bad_units"),
+    ('{"name": "x", "weights": {"population": 1}, "level": "prefecture", "covered": ["GN-C-MATAM"]}',
+     "unknown_units"),
 ])
 def test_a_bad_scenario_file_is_refused_with_a_code(doc, code):
     with pytest.raises(er.ScenarioFileError) as info:

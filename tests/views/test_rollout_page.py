@@ -154,6 +154,27 @@ def test_a_scenario_downloaded_from_the_page_loads_back():
     assert fresh.number_input(key="ro_instructors").value == 33
 
 
+def test_a_scenario_brings_its_level_and_units_and_an_older_file_keeps_the_pages():
+    scenario = ro.Scenario("Préfectures", {"population": 1.0}, level="prefecture", covered=("GN-C",),
+                           include=("GN-KA", "GN-LA"), exclude=("GN-SI",))
+    at = _app()
+    at.file_uploader(key="ro_scenario_file").upload("p.json", scenario.to_json().encode(), "application/json").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="ro_level").value == "prefecture"
+    assert at.multiselect(key="ro_covered").value == ["prefecture:GN-C"]
+    assert at.multiselect(key="ro_include").value == ["prefecture:GN-KA", "prefecture:GN-LA"]
+    assert at.multiselect(key="ro_exclude").value == ["prefecture:GN-SI"]
+    _run_plan(at)
+    result = at.session_state["rollout_scenarios"]["Préfectures"]
+    assert (result.level, result.scenario.include, result.scenario.exclude) == ("prefecture", ("GN-KA", "GN-LA"),
+                                                                                ("GN-SI",))
+    older = {"name": "Ancien", "weights": {"population": 2}}  # saved before scenarios carried units
+    at.file_uploader(key="ro_scenario_file").upload("a.json", json.dumps(older).encode(), "application/json").run()
+    assert not at.exception, at.exception
+    assert at.radio(key="ro_level").value == "prefecture"
+    assert at.multiselect(key="ro_include").value == ["prefecture:GN-KA", "prefecture:GN-LA"]
+
+
 def test_weights_above_the_slider_range_are_scaled_and_keep_their_ratios():
     doc = {"name": "Grand", "weights": {"incidents_per_10000": 30, "population": 10}}
     at = _app()
