@@ -36,7 +36,7 @@ import geopandas as gpd
 import shapely
 
 from exchange.readers import ReadError, _blank_bytes, _load
-from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_raw, text_values
+from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_layers, text_values
 from geo.boundaries import unit_names
 from geo.crs import WGS84
 from geo.names import normalize
@@ -239,39 +239,7 @@ def shape_messages(t: Translator, check: ShapeCheck) -> tuple[list[str], list[st
 
 
 def _read_layers(source: VectorSource) -> tuple[np.ndarray, pd.DataFrame, str | None, list[str]]:
-    """Geometries in EPSG:4326 (``None`` where missing, ``False`` where unreadable), attributes, source CRS."""
-    notes = list(source.notes)
-    geoms: list[np.ndarray] = []
-    tables: list[pd.DataFrame] = []
-    crs_seen: str | None = None
-    for layer in source.layers:
-        meta, wkb, fields = read_raw(source, layer)
-        if wkb is None:
-            if len(source.layers) == 1:
-                raise NeighbourhoodFileError("not_a_polygon_layer", "the layer is a table without geometry")
-            continue
-        parsed = shapely.from_wkb(wkb, on_invalid="ignore")
-        unreadable = pd.notna(wkb) & pd.isna(parsed)
-        crs = meta.get("crs")
-        if crs is None:
-            notes.append("crs_missing_assumed_wgs84")
-        else:
-            crs_seen = crs_seen or str(crs)
-            series = gpd.GeoSeries(parsed, crs=crs)
-            if not series.crs.equals("EPSG:4326"):
-                try:
-                    parsed = np.asarray(series.to_crs(WGS84).array, dtype=object)
-                except Exception as exc:
-                    raise ReadError("unreadable", f"cannot convert from {crs} to longitude/latitude ({exc})") from exc
-                notes.append("reprojected")
-        out = np.asarray(parsed, dtype=object).copy()
-        out[unreadable] = False  # told apart from a missing geometry
-        geoms.append(out)
-        tables.append(fields)
-    if not geoms:
-        raise NeighbourhoodFileError("not_a_polygon_layer", "no layer of the file has geometry")
-    return (np.concatenate(geoms), pd.concat(tables, ignore_index=True, sort=False), crs_seen,
-            list(dict.fromkeys(notes)))
+    return read_layers(source, lambda detail: NeighbourhoodFileError("not_a_polygon_layer", detail))
 
 
 # --- turning features into neighbourhoods -----------------------------------------------------------

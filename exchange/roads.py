@@ -28,7 +28,7 @@ import geopandas as gpd
 import shapely
 
 from exchange.readers import ReadError, _blank_bytes, _load
-from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_raw, text_values
+from exchange.vector import LayerFileError, LayerKind, VectorSource, materialize, read_raw, text_values, to_wgs84
 from geo.blackspots import line_lengths_m
 from geo.boundaries import load_outline
 from geo.crs import WGS84, transformer, utm_epsg_for
@@ -219,17 +219,7 @@ def _build(name: str, sha: str, source: VectorSource, meta: dict, wkb: np.ndarra
 
     crs = meta.get("crs")
     ok = reason == None  # noqa: E711 (element-wise)
-    lines = shapely.force_2d(geoms[ok])
-    if crs is None:
-        notes.append("crs_missing_assumed_wgs84")
-    else:
-        series = gpd.GeoSeries(lines, crs=crs)
-        if not series.crs.equals("EPSG:4326"):
-            try:
-                lines = np.asarray(series.to_crs(WGS84).array, dtype=object)
-            except Exception as exc:
-                raise ReadError("unreadable", f"cannot convert from {crs} to longitude/latitude ({exc})") from exc
-            notes.append("reprojected")
+    lines = to_wgs84(shapely.force_2d(geoms[ok]), crs, notes)
     parts, which = shapely.get_parts(lines, return_index=True)
     rows = np.flatnonzero(ok)[which]  # feature position of each line
 

@@ -18,7 +18,11 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 import pandas as pd
 
+import geopandas as gpd
+import shapely
+
 from exchange.readers import ReadError, _binary_kind, _pick, open_zip, zip_member
+from geo.crs import WGS84
 
 #: Files of one Shapefile copied out of an archive (``.shx`` and ``.dbf`` are required).
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
@@ -183,6 +187,51 @@ def read_raw(source: VectorSource, layer: str | None) -> tuple[dict, np.ndarray 
         raise ReadError("unreadable", f"the {source.file_format} layer cannot be read ({exc})") from exc
     fields = pd.DataFrame({str(n): v for n, v in zip(meta["fields"], values, strict=True)})
     return meta, (None if wkb is None else np.asarray(wkb, dtype=object)), fields
+
+
+def to_wgs84(geoms: np.ndarray, crs: object, notes: list[str]) -> np.ndarray:
+    """``geoms`` in longitude/latitude: converted from ``crs``, or taken as such when the file states none;
+    what was done is appended to ``notes``."""
+    if crs is None:
+        notes.append("crs_missing_assumed_wgs84")
+        return np.asarray(geoms, dtype=object)
+    series = gpd.GeoSeries(geoms, crs=crs)
+    if series.crs.equals("EPSG:4326"):
+        return np.asarray(geoms, dtype=object)
+    try:
+        out = np.asarray(series.to_crs(WGS84).array, dtype=object)
+    except Exception as exc:
+        raise ReadError("unreadable", f"cannot convert from {crs} to longitude/latitude ({exc})") from exc
+    notes.append("reprojected")
+    return out
+
+
+def read_layers(source: VectorSource, no_geometry: Callable[[str], Exception]
+                ) -> tuple[np.ndarray, pd.DataFrame, str | None, list[str]]:
+    """Geometries in EPSG:4326 (``None`` where missing, ``False`` where unreadable), attributes, source CRS
+    and notes, over every layer of ``source``; ``no_geometry(detail)`` is raised when none has geometry."""
+    notes = list(source.notes)
+    geoms: list[np.ndarray] = []
+    tables: list[pd.DataFrame] = []
+    crs_seen: str | None = None
+    for layer in source.layers:
+        meta, wkb, fields = read_raw(source, layer)
+        if wkb is None:
+            if len(source.layers) == 1:
+                raise no_geometry("the layer is a table without geometry")
+            continue
+        parsed = shapely.from_wkb(wkb, on_invalid="ignore")
+        unreadable = pd.notna(wkb) & pd.isna(parsed)
+        crs = meta.get("crs")
+        crs_seen = crs_seen or (str(crs) if crs is not None else None)
+        out = to_wgs84(parsed, crs, notes).copy()
+        out[unreadable] = False  # told apart from a missing geometry
+        geoms.append(out)
+        tables.append(fields)
+    if not geoms:
+        raise no_geometry("no layer of the file has geometry")
+    return (np.concatenate(geoms), pd.concat(tables, ignore_index=True, sort=False), crs_seen,
+            list(dict.fromkeys(notes)))
 
 
 def text_values(values: pd.Series | None, n: int) -> np.ndarray:

@@ -462,23 +462,38 @@ class PlansMixin:
     def add_priority(self, plan_id: int, values: Mapping[str, Any], geometry: shapely.Geometry, *, kind: str,
                      flags: Iterable[str] = (), user: object = None) -> int:
         """Add a priority (its shape checked by :func:`geo.plans.check_priority_shape`) to a draft."""
+        return self.add_priorities(plan_id, [(values, geometry, kind, tuple(flags))], user=user)[0]
+
+    def add_priorities(self, plan_id: int,
+                       items: Iterable[tuple[Mapping[str, Any], shapely.Geometry, str, Iterable[str]]], *,
+                       user: object = None) -> list[int]:
+        """Add priorities ``(values, geometry, kind, flags)`` to a draft, all or none; returns their ids.
+
+        A priority without a rank comes after the others, in the order given.
+        """
         who = acting(user)
-        row = _priority_values(values)
-        if not row.get("title"):
-            raise PlanError("title_missing", "a priority needs a title")
+        rows = []
+        for values, geometry, kind, flags in items:
+            row = _priority_values(values)
+            if not row.get("title"):
+                raise PlanError("title_missing", "a priority needs a title")
+            rows.append({**row, **_bbox_values(geometry), "kind": kind, "flags": "|".join(flags) or None})
+        ids: list[int] = []
         with self.engine.begin() as conn:
             self._draft(conn, who, plan_id)
-            if "rank" not in row:
-                top = conn.execute(sa.select(sa.func.max(plan_priority.c.rank))
-                                   .where(plan_priority.c.plan_id == plan_id)).scalar_one()
-                row["rank"] = int(top or 0) + 1
-            new_id = int(conn.execute(plan_priority.insert().returning(plan_priority.c.id),
-                                      {**row, **_bbox_values(geometry), "plan_id": plan_id, "kind": kind,
-                                       "flags": "|".join(flags) or None}).scalar_one())
+            top = int(conn.execute(sa.select(sa.func.max(plan_priority.c.rank))
+                                   .where(plan_priority.c.plan_id == plan_id)).scalar_one() or 0)
+            for row in rows:
+                if "rank" not in row:
+                    top += 1
+                    row["rank"] = top
+                new_id = int(conn.execute(plan_priority.insert().returning(plan_priority.c.id),
+                                          {**row, "plan_id": plan_id}).scalar_one())
+                audit.record(conn, "create", username=who.name, table_name="plan_priority", record_id=new_id,
+                             after=audit.snapshot(conn, "plan_priority", new_id))
+                ids.append(new_id)
             _touch(conn, plan_id)
-            audit.record(conn, "create", username=who.name, table_name="plan_priority", record_id=new_id,
-                         after=audit.snapshot(conn, "plan_priority", new_id))
-        return new_id
+        return ids
 
     def update_priority(self, priority_id: int, values: Mapping[str, Any], *, version: int,
                         geometry: shapely.Geometry | None = None, kind: str | None = None,

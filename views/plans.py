@@ -21,8 +21,11 @@ from streamlit_folium import st_folium
 import folium.plugins
 import shapely
 
+from exchange import plan_files as pf
 from exchange import plans as xp
 from exchange.hotspots import hexagons
+from exchange.readers import ReadError
+from exchange.vector import LayerFileError
 from geo.boundaries import load_display, load_outline, unit_names
 from geo.plans import (
     SHAPE_MESSAGES,
@@ -367,6 +370,45 @@ def _priority_fields(t: Translator, prefix: str, current: dict[str, Any] | None 
     return values
 
 
+def _priority_import(t: Translator, plan: dict[str, Any], viewer: Viewer) -> None:
+    """Priorities from a file (an earlier plan's GeoJSON, QGIS, Google Earth): read and checked, shown with the
+    features set aside and why, stored only when confirmed."""
+    turn = st.session_state.get("pl_import_turn", 0)  # a new uploader after an import, so it starts empty
+    with st.expander(t("Import priorities from a file"), expanded=False):
+        st.caption(t("GeoJSON (such as the priorities file of an earlier plan), GeoPackage, zipped Shapefile or "
+                     "KML/KMZ. A title column (title, titre, name, nom) names each priority; category, raised by, "
+                     "rank and description columns are read when present. Each shape is checked like a drawn one."))
+        upload = st.file_uploader(t("Priorities file"), type=["geojson", "json", "gpkg", "zip", "kml", "kmz"],
+                                  key=f"pl_import_{plan['id']}_{turn}")
+        if upload is None:
+            return
+        try:
+            result = pf.read_priority_file(upload.getvalue(), upload.name, unit=_shape(plan))
+        except (ReadError, LayerFileError) as exc:
+            st.error(t("Cannot import {file}: {reason}", file=md_text(upload.name), reason=pf.file_error_text(t, exc)))
+            return
+        st.markdown(t("{file}: {n} feature(s), {ready} ready to import, {aside} set aside.", file=md_text(upload.name),
+                      n=t.n(result.features), ready=t.n(len(result.ready)), aside=t.n(len(result.set_aside))))
+        for feature in result.ready:
+            for code in feature.warnings:
+                st.caption(t("Feature {n} ({title}): {message}", n=feature.feature,
+                             title=md_text(feature.values["title"]), message=pf.feature_message(t, code)))
+        if result.set_aside:
+            st.warning(t("These features are not imported: correct them in the file and upload it again."))
+            st.dataframe(pf.set_aside_table(t, result), hide_index=True, width="stretch")
+        if result.ready and st.button(t("Import the {n} priority(ies) that fit", n=t.n(len(result.ready))),
+                                      key=f"pl_import_go_{plan['id']}", type="primary"):
+            try:
+                pf.import_priorities(get_store(), plan["id"], result, user=viewer)
+            except (PlanError, PermissionDenied) as exc:
+                _refused(t, exc)
+            else:
+                st.session_state["pl_import_turn"] = turn + 1
+                flash("success", t("{n} priority(ies) imported from {file}.", n=t.n(len(result.ready)),
+                                   file=md_text(upload.name)))
+                st.rerun()
+
+
 def _priorities_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editable: bool, dg: dict[str, Any]) -> None:
     store = get_store()
     priorities = store.plan_priorities(plan["id"])
@@ -423,6 +465,7 @@ def _priorities_tab(t: Translator, plan: dict[str, Any], viewer: Viewer, editabl
                         else:
                             flash("success", t("Priority saved."))
                             st.rerun()
+        _priority_import(t, plan, viewer)
     if priorities.empty:
         st.info(t("No priority yet."))
         return

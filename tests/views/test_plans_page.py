@@ -178,3 +178,39 @@ def test_adopting_a_plan_changed_meanwhile_is_refused_until_the_council_has_seen
     assert not at.exception, at.exception
     assert store.plan(plan_id)["status"] == "adopted"
     assert store.plan_actions(plan_id)["budget_gnf"].tolist() == [90_000_000.0]
+
+
+def test_priorities_come_from_a_file_and_what_does_not_fit_is_listed(demo_url):
+    import json
+
+    import shapely
+
+    store = open_store(demo_url)
+    plan_id = store.create_plan(plan_unit("subprefecture", "GN-C-MATAM"), title="Plan importé",
+                                period_start=date(2028, 1, 1), period_end=date(2028, 12, 31))
+    features = [
+        {"type": "Feature", "properties": {"titre": "Marché <img src=x onerror=alert(1)>", "categorie": "Vol simple"},
+         "geometry": shapely.geometry.mapping(shapely.box(-13.664, 9.542, -13.662, 9.544))},
+        {"type": "Feature", "properties": {"titre": "Carrefour", "rang": 1},
+         "geometry": {"type": "Point", "coordinates": [-13.657, 9.546]}},
+        {"type": "Feature", "properties": {"titre": "À Kankan"},
+         "geometry": {"type": "Point", "coordinates": [-9.306, 10.385]}},
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    at = AppTest.from_function(_page, args=("fr",), default_timeout=180)
+    at.session_state["pl_plan"] = plan_id
+    at.run()
+    assert not at.exception, at.exception
+    at.file_uploader(key=f"pl_import_{plan_id}_0").upload("priorites.geojson", data, "application/geo+json").run()
+    assert not at.exception, at.exception
+    assert any("3 élément(s), 2 prêt(s) à importer, 1 mis de côté" in m.value for m in at.markdown)
+    aside = next(d.value for d in at.dataframe if "Élément" in d.value.columns)
+    assert aside["Élément"].tolist() == [3] and aside["Titre"].tolist() == ["À Kankan"]
+    assert "en dehors de l'unité" in aside["Pourquoi"].iloc[0]
+    assert store.plan_priorities(plan_id).empty  # nothing stored before the user confirms
+    at = _click(at, "Importer les priorités conformes (2)")
+    assert not at.exception, at.exception
+    got = store.plan_priorities(plan_id)
+    assert got["title"].tolist() == ["Carrefour", "Marché <img src=x onerror=alert(1)>"]  # ranked first, then the rest
+    assert got["category"].fillna("").tolist() == ["", "vol"] and got["rank"].tolist() == [1, 2]
+    assert any("2 priorité(s) importée(s) depuis priorites.geojson" in s.value for s in at.success)
