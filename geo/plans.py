@@ -130,8 +130,8 @@ def check_priority_shape(geometry: Any, unit: shapely.Geometry | None = None) ->
         parts = [p for p in shapely.get_parts(fixed) if shapely.get_type_id(p) in (3, 6)] \
             if shapely.get_type_id(fixed) == 7 else [fixed]
         fixed = shapely.union_all(parts) if parts else shapely.Polygon()
-        if fixed.is_empty or shapely.get_type_id(fixed) not in (3, 6):
-            return PriorityShape(None, None, ("geometry_invalid",))
+        if fixed.is_empty or shapely.get_type_id(fixed) not in (3, 6):  # an outline that collapses to a line
+            return PriorityShape(None, None, ("geometry_degenerate",))
         geom = fixed
         warnings.append("geometry_repaired")
     epsg = utm_epsg(*shapely.get_coordinates(shapely.centroid(geom))[0])

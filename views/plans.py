@@ -38,6 +38,7 @@ from geo.plans import (
     plan_years,
 )
 from i18n import N_, Translator, t_for
+from i18n.reasons import reason_text
 from layers import basemap, boundaries
 from layers import priorities as priority_layer
 from layers.mapframe import TileConfig, finish, make_map
@@ -389,6 +390,8 @@ def _priority_import(t: Translator, plan: dict[str, Any], viewer: Viewer) -> Non
             return
         st.markdown(t("{file}: {n} feature(s), {ready} ready to import, {aside} set aside.", file=md_text(upload.name),
                       n=t.n(result.features), ready=t.n(len(result.ready)), aside=t.n(len(result.set_aside))))
+        for code in result.notes:  # converted coordinates, other layers left out...
+            st.caption(reason_text(t, code))
         for feature in result.ready:
             for code in feature.warnings:
                 st.caption(t("Feature {n} ({title}): {message}", n=feature.feature,

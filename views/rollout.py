@@ -527,6 +527,12 @@ def _population_note(t: Translator, candidates: pd.DataFrame, level: str, popula
              "rule that undercounts towns). Empty cells are unknown, not zero.")
 
 
+def _unit_names(result: rx.RolloutResult, ids: tuple[str, ...]) -> str:
+    """Names of the scenario's units of one list, for the PDF's parameters ("–" when none)."""
+    names = result.candidates.set_index("unit_id")["name"]
+    return ", ".join(str(names.get(uid, uid)) for uid in ids) or "–"
+
+
 def _pdf(t: Translator, result: rx.RolloutResult, level: str, table: pd.DataFrame) -> bytes:
     from reports.rollout_summary import rollout_summary
 
@@ -549,6 +555,9 @@ def _pdf(t: Translator, result: rx.RolloutResult, level: str, table: pd.DataFram
         (t("Criteria and weights"), "; ".join(_weight_text(t, c) for c in result.scores.criteria if c.weight)),
         (t("Population source"), _population_text(t, result.candidates, result.population_file)),
         (t("Maximal covering"), t("{km} km", km=_km(t, km)) if km is not None else t("not used")),
+        *[(label, _unit_names(result, getattr(result.scenario, name)))
+          for name, label in (("covered", t("Already covered")), ("include", t("Must be chosen")),
+                              ("exclude", t("Must not be chosen")))],
         (t("Plan"), t(ro.STATUS_LABELS.get(result.plan.status, result.plan.status))),
     ]
     notes = [_population_note(t, result.candidates, result.level, result.population_file),

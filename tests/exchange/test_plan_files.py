@@ -88,7 +88,7 @@ def test_features_that_do_not_fit_are_set_aside_with_every_reason(matam):
                                     "source": "imported"}
     reasons = {a.feature: a.codes for a in read.set_aside}
     assert reasons == {2: ("title_missing", "category_unknown"), 3: ("outside_unit",), 4: ("geometry_missing",),
-                       5: ("raised_by_unknown", "rank_invalid"), 6: ("geometry_invalid",)}
+                       5: ("raised_by_unknown", "rank_invalid"), 6: ("geometry_degenerate",)}
     table = set_aside_table(Translator("fr"), read)
     assert table.columns.tolist() == ["Élément", "Titre", "Pourquoi"]
     assert table["Élément"].tolist() == [2, 3, 4, 5, 6]
@@ -131,3 +131,16 @@ def test_adding_several_priorities_is_all_or_nothing(store):
         store.add_priorities(plan_id, [({"title": "Marché"}, SQUARE, "area", ()),
                                        ({"title": "  "}, MARKET, "point", ())])
     assert store.plan_priorities(plan_id).empty
+
+
+def test_a_geopackage_in_utm_is_converted_and_says_so(matam, tmp_path):
+    import geopandas as gpd
+
+    path = tmp_path / "priorites.gpkg"
+    gpd.GeoDataFrame({"nom": ["Marché Madina"], "theme": ["Éclairage public"]}, geometry=[SQUARE],
+                     crs="EPSG:4326").to_crs("EPSG:32628").to_file(path, layer="priorites")
+    read = read_priority_file(path.read_bytes(), "priorites.gpkg", unit=matam)
+    assert read.file_format == "gpkg" and "reprojected" in read.notes
+    (feature,) = read.ready
+    assert feature.values["title"] == "Marché Madina" and feature.values["category"] == "lighting"
+    assert feature.geometry.equals_exact(SQUARE, 1e-6)

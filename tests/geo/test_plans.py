@@ -88,6 +88,8 @@ def test_a_road_stretch_mostly_outside_is_kept_with_a_warning(matam):
      "mixed_geometry"),
     ({"type": "Point", "coordinates": [200.0, 9.54]}, "coordinates_out_of_range"),
     ({"type": "LineString", "coordinates": [[-13.65, 9.54], [-13.65, 9.54]]}, "geometry_degenerate"),
+    ({"type": "Polygon", "coordinates": [[[-13.65, 9.54], [-13.64, 9.54], [-13.63, 9.54], [-13.65, 9.54]]]},
+     "geometry_degenerate"),  # an outline whose corners lie on one line
 ])
 def test_unusable_shapes_are_refused_with_their_reason(matam, geometry, code):
     check = check_priority_shape(geometry, matam)

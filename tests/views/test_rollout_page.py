@@ -168,6 +168,17 @@ def test_a_scenario_brings_its_level_and_units_and_an_older_file_keeps_the_pages
     result = at.session_state["rollout_scenarios"]["Préfectures"]
     assert (result.level, result.scenario.include, result.scenario.exclude) == ("prefecture", ("GN-KA", "GN-LA"),
                                                                                 ("GN-SI",))
+    from pypdf import PdfReader
+
+    from exchange import rollout as rx
+    from i18n import t_for
+    from views import rollout as page
+
+    t = t_for("en")
+    pdf = PdfReader(io.BytesIO(page._pdf(t, result, "prefecture", rx.plan_table(result, t))))
+    text = " ".join(" ".join(p.extract_text().split()) for p in pdf.pages)
+    assert "Already covered Conakry" in text and "Must be chosen Kankan, Labé" in text
+    assert "Must not be chosen Siguiri" in text
     older = {"name": "Ancien", "weights": {"population": 2}}  # saved before scenarios carried units
     at.file_uploader(key="ro_scenario_file").upload("a.json", json.dumps(older).encode(), "application/json").run()
     assert not at.exception, at.exception
