@@ -21,6 +21,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 
 from geo import cells as h3cells
+from geo.blackspots import places
 from geo.taxonomy import Taxonomy
 from i18n import N_, Translator
 from layers.base import LayerSpec, Legend, esc
@@ -112,9 +113,15 @@ def _points(data: IncidentLayerData, t: Translator, taxonomy: Taxonomy, group: f
 
 
 def _cell_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells with their centre and the unit it lies in ("Matam, Conakry"): cells drawn above the units take the
+    pointer, so their tooltip says where they are."""
     keys = frame["key"].astype("int64").to_numpy().view(np.uint64)
     lon, lat = h3cells.centers(keys)
-    return frame.assign(cell=keys, lon=lon, lat=lat)
+    return frame.assign(cell=keys, lon=lon, lat=lat, place=places(lon, lat)["place"].to_numpy())
+
+
+def _label(place: str | None, text: str) -> str:
+    return esc(f"{place} · {text}" if place else text)
 
 
 def _bubbles(data: IncidentLayerData, t: Translator, group: folium.FeatureGroup) -> None:
@@ -122,7 +129,8 @@ def _bubbles(data: IncidentLayerData, t: Translator, group: folium.FeatureGroup)
     frame = _cell_frame(data.cells)
     features = [{"type": "Feature",
                  "geometry": {"type": "Point", "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
-                 "properties": {"count": int(r.count), "label": esc(t("{count} incidents", count=t.n(r.count)))}}
+                 "properties": {"count": int(r.count),
+                                "label": _label(r.place, t("{count} incidents", count=t.n(r.count)))}}
                 for r in frame.itertuples(index=False)]
     folium.GeoJson(
         {"type": "FeatureCollection", "features": features},
@@ -143,17 +151,17 @@ def _heat(data: IncidentLayerData, group: folium.FeatureGroup) -> None:
 
 def _hexagons(frame: pd.DataFrame, t: Translator, group: folium.FeatureGroup, *, sensitive: bool) -> None:
     features = []
-    for key, count, sens, suppressed in frame[["key", "count", "sensitive", "suppressed"]].itertuples(
+    frame = _cell_frame(frame)
+    for cell, count, sens, suppressed, place in frame[["cell", "count", "sensitive", "suppressed", "place"]].itertuples(
             index=False, name=None):
-        cell = int(np.int64(key).view(np.uint64))
-        ring = [[round(x, 5), round(y, 5)] for x, y in h3cells.boundary_lonlat(cell)]
+        ring = [[round(x, 5), round(y, 5)] for x, y in h3cells.boundary_lonlat(int(cell))]
         label = t("{count} incidents", count=t.n(count))
         if sens and not sensitive:
             label += " · " + t("of which sensitive: {n}", n=t.n(sens))
         if suppressed:
             label += " · " + t("small sensitive counts hidden")
         features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring + ring[:1]]},
-                         "properties": {"count": int(count), "label": esc(label)}})
+                         "properties": {"count": int(count), "label": _label(place, label)}})
     if not features:
         return
     folium.GeoJson(

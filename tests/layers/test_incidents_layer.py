@@ -72,6 +72,16 @@ def test_sensitive_counts_are_drawn_apart_with_suppression_note():
     assert "#6a3d9a" in html and "small sensitive counts hidden" in html
 
 
+@pytest.mark.parametrize("mode", ["hexagons", "points"])
+def test_cell_tooltips_say_which_commune_they_are_in(mode):
+    """Cells are drawn above the units and take the pointer: their tooltip names the unit (Madina market is in
+    Matam); the bubbles drawn when points are too many do too."""
+    key = cells.to_db(cells.points_to_cells([-13.657], [9.546], 8))
+    frame = pd.DataFrame({"key": key, "count": [12], "sensitive": 0, "suppressed": False})
+    html = _render(incidents.IncidentLayerData(mode=mode, res=8, cells=frame))
+    assert "Matam, Conakry · 12 incidents" in html
+
+
 def test_payload_stays_small_with_many_cells():
     html = _render(incidents.IncidentLayerData(mode="hexagons", res=9, cells=_cells(3000, res=9)))
     assert len(html) < 1_500_000
