@@ -112,12 +112,13 @@ def _points(data: IncidentLayerData, t: Translator, taxonomy: Taxonomy, group: f
     folium.plugins.FastMarkerCluster(rows, callback=_POINT_CALLBACK, name=t("Incidents")).add_to(group)
 
 
-def _cell_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells with their centre and the unit it lies in ("Matam, Conakry"): cells drawn above the units take the
-    pointer, so their tooltip says where they are."""
+def _cell_frame(frame: pd.DataFrame, *, with_place: bool = False) -> pd.DataFrame:
+    """Cells with their centre and, ``with_place``, the unit it lies in ("Matam, Conakry"): cells drawn above the
+    units take the pointer, so their tooltip says where they are."""
     keys = frame["key"].astype("int64").to_numpy().view(np.uint64)
     lon, lat = h3cells.centers(keys)
-    return frame.assign(cell=keys, lon=lon, lat=lat, place=places(lon, lat)["place"].to_numpy())
+    out = frame.assign(cell=keys, lon=lon, lat=lat)
+    return out.assign(place=places(lon, lat)["place"].to_numpy()) if with_place else out
 
 
 def _label(place: str | None, text: str) -> str:
@@ -126,7 +127,7 @@ def _label(place: str | None, text: str) -> str:
 
 def _bubbles(data: IncidentLayerData, t: Translator, group: folium.FeatureGroup) -> None:
     """Too many points for the extent: one circle per cell, sized by its count (one compact GeoJSON)."""
-    frame = _cell_frame(data.cells)
+    frame = _cell_frame(data.cells, with_place=True)
     features = [{"type": "Feature",
                  "geometry": {"type": "Point", "coordinates": [round(r.lon, 5), round(r.lat, 5)]},
                  "properties": {"count": int(r.count),
@@ -151,7 +152,7 @@ def _heat(data: IncidentLayerData, group: folium.FeatureGroup) -> None:
 
 def _hexagons(frame: pd.DataFrame, t: Translator, group: folium.FeatureGroup, *, sensitive: bool) -> None:
     features = []
-    frame = _cell_frame(frame)
+    frame = _cell_frame(frame, with_place=True)
     for cell, count, sens, suppressed, place in frame[["cell", "count", "sensitive", "suppressed", "place"]].itertuples(
             index=False, name=None):
         ring = [[round(x, 5), round(y, 5)] for x, y in h3cells.boundary_lonlat(int(cell))]
